@@ -1,0 +1,71 @@
+"""Diffs between two versions' texts, with diff-match-patch.
+
+Diffs are computed line by line first (fast on long policies, and deterministic: no
+time limit cuts them short), then cleaned up semantically so a reworded sentence
+reads as one edit. The stored form is diff-match-patch patch text, which applies to
+the old text to give the new one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from diff_match_patch import diff_match_patch
+
+
+@dataclass(frozen=True)
+class Diff:
+    patch: str
+    chars_added: int
+    chars_removed: int
+
+
+def _engine() -> diff_match_patch:
+    dmp = diff_match_patch()
+    dmp.Diff_Timeout = 0  # no deadline: the same texts always give the same diff
+    return dmp
+
+
+def diff_ops(old: str, new: str) -> list[tuple[int, str]]:
+    """(op, text) pairs: -1 removed, 0 kept, 1 added; word-level inside changed lines."""
+    dmp = _engine()
+    a, b, lines = dmp.diff_linesToChars(old, new)
+    line_diffs = dmp.diff_main(a, b, False)
+    dmp.diff_charsToLines(line_diffs, lines)
+    # Refine each replaced block of lines to characters, so a one-word edit stays small.
+    out: list[tuple[int, str]] = []
+    i = 0
+    while i < len(line_diffs):
+        op, text = line_diffs[i]
+        if (
+            op == dmp.DIFF_DELETE
+            and i + 1 < len(line_diffs)
+            and line_diffs[i + 1][0] == dmp.DIFF_INSERT
+        ):
+            inner = dmp.diff_main(text, line_diffs[i + 1][1], False)
+            dmp.diff_cleanupSemantic(inner)
+            out.extend(inner)
+            i += 2
+            continue
+        out.append((op, text))
+        i += 1
+    dmp.diff_cleanupMerge(out)
+    return out
+
+
+def make_diff(old: str, new: str) -> Diff:
+    ops = diff_ops(old, new)
+    dmp = _engine()
+    patches = dmp.patch_make(old, ops)
+    added = sum(len(t) for op, t in ops if op == 1)
+    removed = sum(len(t) for op, t in ops if op == -1)
+    return Diff(dmp.patch_toText(patches), added, removed)
+
+
+def apply_patch(old: str, patch: str) -> str:
+    """The new text from the old one and a stored patch; raises if it does not apply."""
+    dmp = _engine()
+    new, results = dmp.patch_apply(dmp.patch_fromText(patch), old)
+    if not all(results):
+        raise ValueError("the patch does not apply to this text")
+    return new

@@ -1,0 +1,96 @@
+"""bytes + declaration -> normalized Markdown text, or an ``ExtractionError`` saying why not."""
+
+from __future__ import annotations
+
+import codecs
+from collections.abc import Sequence
+from functools import lru_cache
+
+from lxml import etree, html
+from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding, read_bom
+
+from atlas_crawl.declarations import Rules, Source
+from atlas_crawl.extraction.cleaning import clean
+from atlas_crawl.extraction.errors import ExtractionError
+from atlas_crawl.extraction.markdown import to_markdown
+from atlas_crawl.extraction.normalize import normalize_text
+from atlas_crawl.extraction.pdf import is_pdf, pdf_text
+from atlas_crawl.extraction.selection import apply_remove, apply_select
+from atlas_crawl.extraction.walls import wall_reason
+
+# Bump when a change to extraction can change the text of an unchanged page: versions
+# record it, so re-extraction can tell technical changes from content changes.
+EXTRACTOR_VERSION = "1"
+
+
+def _encoding(body: bytes, content_type: str) -> str:
+    bom, _ = read_bom(body)
+    found = (
+        bom
+        or http_content_type_encoding(content_type)
+        or html_body_declared_encoding(body[:4096])
+        or "utf-8"
+    )
+    try:
+        return codecs.lookup(found).name
+    except LookupError:
+        return "utf-8"
+
+
+@lru_cache(maxsize=32)
+def _parser(encoding: str) -> html.HTMLParser:
+    return html.HTMLParser(encoding=encoding, remove_comments=True, remove_pis=True)
+
+
+def parse_html(body: bytes, content_type: str = "") -> etree._Element:
+    encoding = _encoding(body, content_type)
+    try:
+        root = etree.fromstring(body, _parser(encoding))
+    except (etree.ParserError, LookupError, ValueError):
+        root = None
+    if root is None:
+        # Undecodable in the declared charset: fall back to lenient UTF-8 text.
+        text = body.decode("utf-8", errors="replace")
+        try:
+            root = html.document_fromstring(text)
+        except (etree.ParserError, ValueError) as exc:
+            raise ExtractionError("unparsable page", str(exc)) from None
+    return root
+
+
+def extract_source(body: bytes, source: Source, content_type: str = "") -> str:
+    """The normalized text of one page under one source's rules."""
+    if not body.strip():
+        raise ExtractionError("empty response", "the response body is empty")
+    if is_pdf(body, content_type):
+        text = normalize_text(pdf_text(body))
+    else:
+        root = parse_html(body, content_type)
+        try:
+            apply_remove(root, source.remove)
+            parts = apply_select(root, source.select)
+        except ExtractionError:
+            wall = wall_reason(body, normalize_text(" ".join(root.itertext())))
+            if wall:
+                raise ExtractionError("blocked", wall) from None
+            raise
+        for part in parts:
+            clean(part)
+        text = normalize_text(to_markdown(parts, source.url))
+    wall = wall_reason(body, text)
+    if wall:
+        raise ExtractionError("blocked", wall)
+    if not text.strip():
+        raise ExtractionError("empty extraction", "the selected content has no text")
+    return text
+
+
+def extract_document(pages: Sequence[tuple[bytes, str]], rules: Rules) -> str:
+    """The text of a document from its pages (``(body, content_type)`` per source)."""
+    if len(pages) != len(rules.sources):
+        raise ValueError(f"{len(pages)} pages for {len(rules.sources)} sources")
+    texts = [
+        extract_source(body, source, content_type)
+        for (body, content_type), source in zip(pages, rules.sources, strict=True)
+    ]
+    return normalize_text("\n\n".join(texts))

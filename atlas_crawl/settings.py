@@ -1,0 +1,75 @@
+"""Scrapy settings of atlas-crawl. Every ``ATLAS_*`` setting can also be set in the
+environment of the same name."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+from atlas_crawl import __version__
+
+BOT_NAME = "atlas-crawl"
+SPIDER_MODULES = ["spiders"]
+NEWSPIDER_MODULE = "spiders"
+
+USER_AGENT = os.environ.get(
+    "ATLAS_USER_AGENT",
+    f"Mozilla/5.0 (compatible; atlas-crawl/{__version__}; +policy change tracking)",
+)
+ROBOTSTXT_OBEY = os.environ.get("ATLAS_ROBOTSTXT_OBEY", "1") not in ("0", "false", "no")
+# Non-2xx answers reach the spider, which records them as failed checks.
+HTTPERROR_ALLOW_ALL = True
+DOWNLOAD_TIMEOUT = int(os.environ.get("ATLAS_DOWNLOAD_TIMEOUT", "60"))
+RETRY_TIMES = 2
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 4
+COOKIES_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+LOG_LEVEL = os.environ.get("ATLAS_LOG_LEVEL", "INFO")
+REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
+
+ITEM_PIPELINES = {
+    "pipelines.extract.ExtractPipeline": 100,
+    "pipelines.store.StorePipeline": 300,
+}
+
+# Rendering: only requests with meta["playwright"] go through the browser.
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+DOWNLOAD_HANDLERS = {
+    "http": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
+    "https": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
+}
+PLAYWRIGHT_BROWSER_TYPE = "chromium"
+
+
+def chromium_path() -> str | None:
+    """ATLAS_CHROMIUM_PATH, else Debian's Chromium, else Playwright's own browser."""
+    configured = os.environ.get("ATLAS_CHROMIUM_PATH")
+    if configured:
+        return configured
+    for candidate in ("/usr/lib/chromium/chromium", "/usr/bin/chromium"):
+        if os.path.exists(candidate):
+            return candidate
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+PLAYWRIGHT_LAUNCH_OPTIONS = {
+    "headless": True,
+    "args": [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+    ],
+    **({"executable_path": path} if (path := chromium_path()) else {}),
+}
+PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = 60_000
+# Images, fonts and media never decide a policy's text: do not download them.
+PLAYWRIGHT_ABORT_REQUEST = "atlas_crawl.rendering.abort_media"
+ATLAS_RENDER_WAIT_UNTIL = os.environ.get("ATLAS_RENDER_WAIT_UNTIL", "load")
+
+# A new text under this share of the current version's length is a failed check.
+ATLAS_MIN_LENGTH_RATIO = float(os.environ.get("ATLAS_MIN_LENGTH_RATIO", "0.5"))

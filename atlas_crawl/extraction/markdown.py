@@ -35,8 +35,10 @@ SKIP = frozenset(
     }
 )  # fmt: skip
 
-_SPACE = re.compile(r"[^\S\n]+")
-_SPACED_NEWLINES = re.compile(r" *\n *")
+# <br> while a block is being written; source newlines are plain white space.
+_BREAK = "\u2028"
+_SPACE = re.compile(r"[^\S\u2028]+")
+_SPACED_BREAKS = re.compile(r" *\u2028 *")
 
 
 def _tag(el: etree._Element) -> str:
@@ -58,7 +60,7 @@ def _has_block(el: etree._Element) -> bool:
 def _inline(text: str) -> str:
     """Collapse white space inside a block; explicit line breaks (<br>) survive."""
     text = _SPACE.sub(" ", text)
-    text = _SPACED_NEWLINES.sub("\n", text)
+    text = _SPACED_BREAKS.sub("\n", text)
     return text.strip()
 
 
@@ -87,7 +89,7 @@ class _Writer:
                     flush()
                     out.extend(self.block(child, tag))
                 elif tag == "br":
-                    buf.append("\n")
+                    buf.append(_BREAK)
                 elif tag == "wbr":
                     pass
                 elif _has_block(child):
@@ -106,7 +108,7 @@ class _Writer:
         for child in el:
             tag = _tag(child)
             if tag == "br":
-                parts.append("\n")
+                parts.append(_BREAK)
             elif tag and tag not in SKIP:
                 parts.append(self.inline_text(child))
             if child.tail:

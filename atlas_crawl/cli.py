@@ -1,0 +1,207 @@
+"""``atlas-crawl``: upgrade the database, crawl, and read the change history."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from atlas_crawl.storage.database import DatabaseUnavailable, connect
+from atlas_crawl.storage.migrate import MigrationError, upgrade
+from atlas_crawl.storage.queries import run
+from atlas_crawl.textdiff import render_diff
+
+SETTINGS_MODULE = "atlas_crawl.settings"
+
+
+class UsageError(Exception):
+    """Bad input from the user: printed as-is, exit status 2."""
+
+
+def _table(rows: list[dict[str, Any]], columns: Sequence[str]) -> str:
+    def fmt(value: Any) -> str:
+        if isinstance(value, datetime):
+            return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+        return "" if value is None else str(value)
+
+    cells = [[fmt(r[c]) for c in columns] for r in rows]
+    widths = [max([len(c), *(len(row[i]) for row in cells)]) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) for row in cells]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    with connect(autocommit=True) as conn:
+        applied = upgrade(conn)
+    print(f"applied: {', '.join(applied)}" if applied else "database schema is up to date")
+    return 0
+
+
+def _spider_names() -> list[str]:
+    from scrapy.spiderloader import SpiderLoader
+    from scrapy.utils.project import get_project_settings
+
+    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", SETTINGS_MODULE)
+    return sorted(SpiderLoader.from_settings(get_project_settings()).list())
+
+
+def cmd_crawl(args: argparse.Namespace) -> int:
+    from scrapy.crawler import CrawlerProcess
+    from scrapy.utils.project import get_project_settings
+
+    available = [n for n in _spider_names() if n != "declarations"]
+    names = args.platforms or ([] if args.declarations else available)
+    unknown = sorted(set(names) - set(available))
+    if unknown:
+        raise UsageError(f"unknown platform(s) {', '.join(unknown)}; known: {', '.join(available)}")
+    # Check the database before anything is fetched, with a plain message if it fails.
+    with connect(autocommit=True) as conn:
+        upgrade(conn)
+    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", SETTINGS_MODULE)
+    process = CrawlerProcess(get_project_settings())
+    for name in names:
+        process.crawl(name)
+    if args.declarations:
+        kwargs = {"path": args.declarations}
+        if args.services:
+            kwargs["services"] = args.services
+        process.crawl("declarations", **kwargs)
+    process.start()
+    failed = [c for c in process.crawlers if c.stats and c.stats.get_value("atlas/checks/failed")]
+    if getattr(process, "bootstrap_failed", False):
+        return 1
+    return 3 if failed and args.strict else 0
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    with connect() as conn:
+        if args.platform and args.document:
+            params = {"platform": args.platform, "document_type": args.document}
+            rows = run(conn, "document_history", **params)
+            if not rows:
+                raise UsageError(f"no versions of {args.platform} / {args.document}")
+            print(f"{args.platform} / {args.document}")
+            print(_table(rows, ["version_number", "version_id", "first_seen_at", "last_seen_at",
+                                "change_id", "chars_added", "chars_removed", "text_sha256"]))  # fmt: skip
+            counts = run(conn, "document_check_counts", **params)
+            print("\nchecks: " + ", ".join(f"{r['outcome']} {r['checks']}" for r in counts))
+            return 0
+        if args.platform or args.document:
+            raise UsageError("history needs both --platform and --document, or neither")
+        since = datetime.now(UTC) - timedelta(days=args.days)
+        rows = run(conn, "recent_changes", since=since)
+        print(f"changes in the last {args.days} days: {len(rows)}")
+        if rows:
+            print(_table(rows, ["change_id", "detected_at", "platform", "document_type",
+                                "from_version_id", "to_version_id", "chars_added",
+                                "chars_removed"]))  # fmt: skip
+        docs = run(conn, "tracked_documents")
+        print(f"\ntracked documents: {len(docs)}")
+        if docs:
+            print(_table(docs, ["platform", "document_type", "versions", "last_checked_at"]))
+    return 0
+
+
+def _color(choice: str) -> bool:
+    if choice == "always":
+        return True
+    if choice == "never":
+        return False
+    return sys.stdout.isatty() and os.environ.get("NO_COLOR") is None
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    with connect() as conn:
+        rows = run(conn, "change_detail", change_id=args.change_id)
+    if not rows:
+        raise UsageError(f"no change with id {args.change_id}")
+    c = rows[0]
+    print(f"change {c['change_id']}: {c['platform']} / {c['document_type']}")
+    print(f"version {c['from_number']} -> {c['to_number']}, detected "
+          f"{c['detected_at'].astimezone(UTC):%Y-%m-%d %H:%M:%SZ}, "
+          f"+{c['chars_added']} -{c['chars_removed']} characters")  # fmt: skip
+    print(c["url"])
+    print()
+    print(render_diff(c["old_text"], c["new_text"], color=_color(args.color)))
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    with connect() as conn:
+        rows = run(conn, "version_text", version_id=args.version_id)
+    if not rows:
+        raise UsageError(f"no version with id {args.version_id}")
+    v = rows[0]
+    if not args.text_only:
+        print(f"# {v['platform']} / {v['document_type']}, version {v['version_number']}")
+        print(f"# first seen {v['first_seen_at'].astimezone(UTC):%Y-%m-%d %H:%M:%SZ}, "
+              f"{v['url']}")  # fmt: skip
+        print(f"# text sha256 {v['text_sha256']}, capture sha256 {v['raw_sha256']}\n")
+    sys.stdout.write(v["text"])
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from atlas_crawl.demo import run_demo
+
+    return run_demo(color=_color(args.color))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="atlas-crawl", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    db = sub.add_parser("db", help="database administration")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("upgrade", help="apply migrations and recreate views").set_defaults(
+        func=cmd_db_upgrade
+    )
+
+    crawl = sub.add_parser("crawl", help="check platforms' documents (all, or those named)")
+    crawl.add_argument("platforms", nargs="*", help="spider names (default: every platform)")
+    crawl.add_argument("--declarations", metavar="DIR", help="also crawl an OTA declarations folder")
+    crawl.add_argument("--services", help="with --declarations: only these services (A,B)")
+    crawl.add_argument("--strict", action="store_true", help="exit 3 when any check failed")
+    crawl.set_defaults(func=cmd_crawl)
+
+    history = sub.add_parser("history", help="recent changes, or one document's versions")
+    history.add_argument("--platform")
+    history.add_argument("--document", help="document type, e.g. 'Privacy Policy'")
+    history.add_argument("--days", type=int, default=7, help="window for recent changes")
+    history.set_defaults(func=cmd_history)
+
+    diff = sub.add_parser("diff", help="show a change")
+    diff.add_argument("change_id", type=int)
+    diff.add_argument("--color", choices=["auto", "always", "never"], default="auto")
+    diff.set_defaults(func=cmd_diff)
+
+    show = sub.add_parser("show", help="print a version's text")
+    show.add_argument("version_id", type=int)
+    show.add_argument("--text-only", action="store_true", help="only the text, no header")
+    show.set_defaults(func=cmd_show)
+
+    demo = sub.add_parser("demo", help="offline demo: two crawls of a local sample policy")
+    demo.add_argument("--color", choices=["auto", "always", "never"], default="auto")
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except (DatabaseUnavailable, MigrationError) as exc:
+        print(f"atlas-crawl: {exc}", file=sys.stderr)
+        return 2
+    except UsageError as exc:
+        print(f"atlas-crawl: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

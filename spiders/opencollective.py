@@ -1,0 +1,11 @@
+from atlas_crawl.declarations import Document
+from atlas_crawl.spider import PolicySpider
+
+
+class OpenCollectiveSpider(PolicySpider):
+    name = "opencollective"
+    platform = "Open Collective"
+    documents = [
+        Document("Terms of Service", "https://opencollective.com/tos", select=".markdown"),
+        Document("Privacy Policy", "https://opencollective.com/privacypolicy", select=".markdown"),
+    ]

@@ -1,0 +1,14 @@
+# The module name cannot start with a digit; the spider keeps the platform's own name.
+from atlas_crawl.declarations import Document
+from atlas_crawl.spider import PolicySpider
+
+
+class TwentyThreeAndMeSpider(PolicySpider):
+    name = "23andme"
+    platform = "23andMe"
+    documents = [
+        Document("Privacy Policy", "https://www.23andme.com/legal/privacy/full-version/",
+                 select="main", remove=["nav", "aside", "[class*=breadcrumb]"]),
+        Document("Terms of Service", "https://www.23andme.com/legal/terms-of-service/full-version/",
+                 select="main", remove=["nav", "aside", "[class*=breadcrumb]"]),
+    ]  # fmt: skip

@@ -1,0 +1,55 @@
+-- Named queries used by the CLI, over the public views only. Each block starts with
+-- "-- name: <name>"; parameters are %(name)s. They are also the README's examples.
+
+-- name: recent_changes
+-- What changed since a given time (the README's "what changed this week").
+SELECT change_id, platform, document_type, detected_at, from_version_id, to_version_id,
+       chars_added, chars_removed
+FROM document_changes
+WHERE detected_at >= %(since)s
+ORDER BY detected_at DESC, change_id DESC;
+
+-- name: document_history
+-- One document's versions, oldest first, with the change that made each one.
+SELECT v.version_id, v.version_number, v.text_sha256, v.first_seen_at, v.last_seen_at,
+       c.change_id, c.chars_added, c.chars_removed
+FROM document_versions v
+LEFT JOIN document_changes c ON c.to_version_id = v.version_id
+WHERE v.platform = %(platform)s AND v.document_type = %(document_type)s
+ORDER BY v.version_number;
+
+-- name: document_check_counts
+-- How a document's checks went, per outcome.
+SELECT outcome, count(*) AS checks, max(checked_at) AS last_checked_at
+FROM document_checks
+WHERE platform = %(platform)s AND document_type = %(document_type)s
+GROUP BY outcome ORDER BY outcome;
+
+-- name: tracked_documents
+-- Every tracked document with its latest version and last check.
+SELECT d.platform, d.document_type, d.url,
+       (SELECT max(version_number) FROM document_versions v
+         WHERE v.document_id = d.document_id) AS versions,
+       (SELECT max(checked_at) FROM document_checks k
+         WHERE k.document_id = d.document_id) AS last_checked_at
+FROM (SELECT DISTINCT document_id, platform, document_type, url FROM document_checks) d
+ORDER BY d.platform, d.document_type;
+
+-- name: version_text
+-- A version's text and where it came from.
+SELECT v.platform, v.document_type, v.url, v.version_number, v.text_sha256,
+       v.first_seen_at, v.raw_sha256, t.text
+FROM document_versions v
+JOIN versions t USING (version_id)
+WHERE v.version_id = %(version_id)s;
+
+-- name: change_detail
+-- A change with the texts on both sides.
+SELECT c.change_id, c.platform, c.document_type, c.url, c.detected_at, c.chars_added,
+       c.chars_removed, c.diff, c.from_version_id, c.to_version_id,
+       old.version_number AS from_number, new.version_number AS to_number,
+       old.text AS old_text, new.text AS new_text
+FROM document_changes c
+JOIN versions old ON old.version_id = c.from_version_id
+JOIN versions new ON new.version_id = c.to_version_id
+WHERE c.change_id = %(change_id)s;

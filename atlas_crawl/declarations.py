@@ -257,8 +257,9 @@ def load_ota_file(path: Path) -> list[TrackedDocument]:
     if not isinstance(data, Mapping) or not isinstance(data.get("name"), str):
         raise DeclarationError(f"{where}: needs a string 'name'")
     terms = data.get("terms")
-    if not isinstance(terms, Mapping) or not terms:
-        raise DeclarationError(f"{where}: needs a non-empty 'terms' object")
+    if not isinstance(terms, Mapping):
+        # Empty is valid: a retired service keeps only its history file.
+        raise DeclarationError(f"{where}: needs a 'terms' object")
     history: Mapping[str, Any] = {}
     history_path = path.with_name(path.name[: -len(".json")] + ".history.json")
     if history_path.exists():

@@ -1,0 +1,132 @@
+"""Recording checks in PostgreSQL: versions, changes, failures, evidence, atomicity."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+import pytest
+import zstandard
+
+from atlas_crawl.diffing import apply_patch
+from atlas_crawl.storage.recorder import CheckRecord, Page, record_check, sha256_hex
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+TEXT_1 = "# Privacy\n\nWe collect your email.\n" * 20
+TEXT_2 = TEXT_1.replace("email", "email and phone number", 1)
+
+
+def make(text: str | None, body: bytes = b"<html>v1</html>", minutes: int = 0,
+         reason: str | None = None, status: int = 200) -> CheckRecord:  # fmt: skip
+    at = T0 + timedelta(minutes=minutes)
+    return CheckRecord(
+        platform="Example", document_type="Privacy Policy", url="https://x.test/privacy",
+        declaration={"fetch": "https://x.test/privacy", "select": ["main"]},
+        checked_at=at, captured_at=at, fetcher="http", user_agent="test-agent",
+        pages=[Page("https://x.test/privacy", "https://x.test/privacy", status,
+                    {"Content-Type": ["text/html"]}, body, "text/html")],
+        text=text, failure_reason=reason, crawl_id="c1", extractor_version="1",
+    )  # fmt: skip
+
+
+def test_first_unchanged_changed(db: psycopg.Connection) -> None:
+    first = record_check(db, make(TEXT_1))
+    assert (first.outcome, first.version_number) == ("first", 1)
+    same = record_check(db, make(TEXT_1, body=b"<html>v1 other nonce</html>", minutes=5))
+    assert (same.outcome, same.version_id) == ("unchanged", first.version_id)
+    changed = record_check(db, make(TEXT_2, body=b"<html>v2</html>", minutes=10))
+    assert (changed.outcome, changed.version_number) == ("changed", 2)
+
+    versions = db.execute("""SELECT version_number, first_seen_at, last_seen_at, text_sha256
+                             FROM document_versions ORDER BY 1""").fetchall()  # fmt: skip
+    assert versions[0][1:3] == (T0, T0 + timedelta(minutes=5))  # last seen moved
+    assert versions[1][3] == sha256_hex(TEXT_2)
+    change = db.execute("""SELECT from_version_id, to_version_id, chars_added, chars_removed,
+                                  diff FROM document_changes""").fetchone()  # fmt: skip
+    assert change is not None
+    assert change[:4] == (first.version_id, changed.version_id, len(" and phone number"), 0)
+    assert apply_patch(TEXT_1, change[4]) == TEXT_2
+    outcomes = [r[0] for r in db.execute("SELECT outcome FROM document_checks ORDER BY 1")]
+    assert sorted(outcomes) == ["changed", "first", "unchanged"]
+
+
+def test_evidence_is_complete_and_captures_content_addressed(db: psycopg.Connection) -> None:
+    body = b"<html>same bytes</html>"
+    record_check(db, make(TEXT_1, body=body))
+    record_check(db, make(TEXT_1, body=body, minutes=1))
+    assert db.execute("SELECT count(*) FROM captures").fetchone() == (1,)
+    row = db.execute("SELECT body, compression, size FROM captures").fetchone()
+    assert row is not None
+    assert zstandard.ZstdDecompressor().decompress(row[0]) == body and row[2] == len(body)
+    check = db.execute(
+        """SELECT requested_url, final_url, http_status, checked_at, fetcher, user_agent,
+                  raw_sha256, text_sha256 FROM document_checks ORDER BY check_id LIMIT 1"""
+    ).fetchone()
+    assert check == ("https://x.test/privacy", "https://x.test/privacy", 200, T0, "http",
+                     "test-agent", sha256_hex(body), sha256_hex(TEXT_1))  # fmt: skip
+    headers = db.execute("SELECT response_headers FROM checks LIMIT 1").fetchone()
+    assert headers == ({"Content-Type": ["text/html"]},)
+    # Every version points at the capture it was extracted from.
+    assert db.execute("""SELECT count(*) FROM versions v JOIN captures c USING (raw_sha256)
+                         JOIN checks k USING (check_id)""").fetchone() == (1,)  # fmt: skip
+
+
+def test_failures_make_no_version(db: psycopg.Connection) -> None:
+    record_check(db, make(TEXT_1))
+    failed = record_check(db, make(None, body=b"Not found", reason="http error", status=404,
+                                   minutes=1))  # fmt: skip
+    assert failed.outcome == "failed"
+    short = record_check(db, make("# Privacy\n", body=b"<html>broken</html>", minutes=2))
+    assert (short.outcome, short.failure_reason) == ("failed", "too short")
+    assert db.execute("SELECT count(*) FROM versions").fetchone() == (1,)
+    assert db.execute("SELECT count(*) FROM changes").fetchone() == (0,)
+    reasons = db.execute("""SELECT failure_reason, http_status FROM document_checks
+                            WHERE outcome = 'failed' ORDER BY check_id""").fetchall()  # fmt: skip
+    assert reasons == [("http error", 404), ("too short", 200)]
+
+
+def test_bad_records_are_refused_and_write_nothing(db: psycopg.Connection) -> None:
+    with pytest.raises(ValueError, match="text or a failure"):
+        record_check(db, make(None))
+    with pytest.raises(ValueError, match="empty text"):
+        record_check(db, make("  \n"))
+    assert db.execute("SELECT count(*) FROM checks").fetchone() == (0,)
+
+
+def test_a_failing_write_leaves_nothing_half_done(db: psycopg.Connection) -> None:
+    record_check(db, make(TEXT_1))
+    db.execute("ALTER TABLE changes ADD CONSTRAINT no_changes CHECK (false)")
+    with pytest.raises(psycopg.errors.CheckViolation):
+        record_check(db, make(TEXT_2, body=b"<html>v2</html>", minutes=1))
+    # Neither the check, the version nor the capture of the failed write remains.
+    assert db.execute("SELECT count(*) FROM checks").fetchone() == (1,)
+    assert db.execute("SELECT count(*) FROM versions").fetchone() == (1,)
+    assert db.execute("SELECT count(*) FROM captures").fetchone() == (1,)
+
+
+def test_concurrent_checks_never_make_two_versions_of_one_text(db_url: str) -> None:
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        record_check(conn, make(TEXT_1))
+    barrier = threading.Barrier(6)
+    errors: list[BaseException] = []
+
+    def worker(i: int) -> None:
+        try:
+            with psycopg.connect(db_url, autocommit=True) as conn:
+                barrier.wait()
+                record_check(conn, make(TEXT_2, body=f"<html>v2 {i}</html>".encode(), minutes=1))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    with psycopg.connect(db_url) as conn:
+        assert conn.execute("SELECT count(*) FROM versions").fetchone() == (2,)
+        assert conn.execute("SELECT count(*) FROM changes").fetchone() == (1,)
+        outcomes = conn.execute("SELECT outcome, count(*) FROM checks GROUP BY 1 ORDER BY 1")
+        assert outcomes.fetchall() == [("changed", 1), ("first", 1), ("unchanged", 5)]

@@ -86,8 +86,21 @@ def cmd_history(args: argparse.Namespace) -> int:
             if not rows:
                 raise UsageError(f"no versions of {args.platform} / {args.document}")
             print(f"{args.platform} / {args.document}")
-            print(_table(rows, ["version_number", "version_id", "first_seen_at", "last_seen_at",
-                                "change_id", "chars_added", "chars_removed", "text_sha256"]))  # fmt: skip
+            print(
+                _table(
+                    rows,
+                    [
+                        "version_number",
+                        "version_id",
+                        "first_seen_at",
+                        "last_seen_at",
+                        "change_id",
+                        "chars_added",
+                        "chars_removed",
+                        "text_sha256",
+                    ],
+                )
+            )
             counts = run(conn, "document_check_counts", **params)
             print("\nchecks: " + ", ".join(f"{r['outcome']} {r['checks']}" for r in counts))
             return 0
@@ -97,9 +110,21 @@ def cmd_history(args: argparse.Namespace) -> int:
         rows = run(conn, "recent_changes", since=since)
         print(f"changes in the last {args.days} days: {len(rows)}")
         if rows:
-            print(_table(rows, ["change_id", "detected_at", "platform", "document_type",
-                                "from_version_id", "to_version_id", "chars_added",
-                                "chars_removed"]))  # fmt: skip
+            print(
+                _table(
+                    rows,
+                    [
+                        "change_id",
+                        "detected_at",
+                        "platform",
+                        "document_type",
+                        "from_version_id",
+                        "to_version_id",
+                        "chars_added",
+                        "chars_removed",
+                    ],
+                )
+            )
         docs = run(conn, "tracked_documents")
         print(f"\ntracked documents: {len(docs)}")
         if docs:
@@ -122,9 +147,11 @@ def cmd_diff(args: argparse.Namespace) -> int:
         raise UsageError(f"no change with id {args.change_id}")
     c = rows[0]
     print(f"change {c['change_id']}: {c['platform']} / {c['document_type']}")
-    print(f"version {c['from_number']} -> {c['to_number']}, detected "
-          f"{c['detected_at'].astimezone(UTC):%Y-%m-%d %H:%M:%SZ}, "
-          f"+{c['chars_added']} -{c['chars_removed']} characters")  # fmt: skip
+    print(
+        f"version {c['from_number']} -> {c['to_number']}, detected "
+        f"{c['detected_at'].astimezone(UTC):%Y-%m-%d %H:%M:%SZ}, "
+        f"+{c['chars_added']} -{c['chars_removed']} characters"
+    )
     print(c["url"])
     print()
     print(render_diff(c["old_text"], c["new_text"], color=_color(args.color)))
@@ -139,8 +166,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     v = rows[0]
     if not args.text_only:
         print(f"# {v['platform']} / {v['document_type']}, version {v['version_number']}")
-        print(f"# first seen {v['first_seen_at'].astimezone(UTC):%Y-%m-%d %H:%M:%SZ}, "
-              f"{v['url']}")  # fmt: skip
+        print(f"# first seen {v['first_seen_at'].astimezone(UTC):%Y-%m-%d %H:%M:%SZ}, {v['url']}")
         print(f"# text sha256 {v['text_sha256']}, capture sha256 {v['raw_sha256']}\n")
     sys.stdout.write(v["text"])
     return 0
@@ -164,7 +190,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     crawl = sub.add_parser("crawl", help="check platforms' documents (all, or those named)")
     crawl.add_argument("platforms", nargs="*", help="spider names (default: every platform)")
-    crawl.add_argument("--declarations", metavar="DIR", help="also crawl an OTA declarations folder")
+    crawl.add_argument(
+        "--declarations", metavar="DIR", help="also crawl an OTA declarations folder"
+    )
     crawl.add_argument("--services", help="with --declarations: only these services (A,B)")
     crawl.add_argument("--strict", action="store_true", help="exit 3 when any check failed")
     crawl.set_defaults(func=cmd_crawl)

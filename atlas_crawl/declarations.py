@@ -222,7 +222,9 @@ def parse_ota_rules(decl: Mapping[str, Any], where: str) -> Rules:
     if combine is None:
         if "fetch" not in decl:
             raise DeclarationError(f"{where}: needs 'fetch' (or 'combine')")
-        source = Source(_check_url(decl["fetch"], f"{where}.fetch"), select, remove, render, filters)
+        source = Source(
+            _check_url(decl["fetch"], f"{where}.fetch"), select, remove, render, filters
+        )
         return Rules((source,), valid_until)
     if not isinstance(combine, list) or not combine:
         raise DeclarationError(f"{where}.combine: expected a non-empty list of pages")

@@ -36,7 +36,7 @@ class _PolicySite:
         site = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            def do_GET(self) -> None:
                 if self.path != "/legal/privacy":
                     self.send_error(404)
                     return
@@ -59,9 +59,11 @@ class _PolicySite:
         return f"http://127.0.0.1:{self.server.server_address[1]}/legal/privacy"
 
     def page(self) -> str:
-        template = resources.files("atlas_crawl").joinpath(
-            f"demo_pages/privacy-v{self.version}.html"
-        ).read_text(encoding="utf-8")
+        template = (
+            resources.files("atlas_crawl")
+            .joinpath(f"demo_pages/privacy-v{self.version}.html")
+            .read_text(encoding="utf-8")
+        )
         build = os.urandom(6).hex()
         return (
             template.replace("{build}", build)
@@ -82,8 +84,17 @@ def _fresh_database() -> str:
 
 
 def _crawl(declarations: Path, env: dict[str, str]) -> None:
-    command = [sys.executable, "-m", "scrapy", "crawl", "declarations", "-a",
-               f"path={declarations}", "-s", "LOG_LEVEL=WARNING"]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "scrapy",
+        "crawl",
+        "declarations",
+        "-a",
+        f"path={declarations}",
+        "-s",
+        "LOG_LEVEL=WARNING",
+    ]
     subprocess.run(command, env=env, check=True)
 
 
@@ -91,7 +102,11 @@ def run_demo(color: bool = False) -> int:
     print("atlas-crawl demo: starting the embedded PostgreSQL ...", flush=True)
     url = _fresh_database()
     site = _PolicySite()
-    env = {**os.environ, "ATLAS_DATABASE_URL": url, "SCRAPY_SETTINGS_MODULE": "atlas_crawl.settings"}
+    env = {
+        **os.environ,
+        "ATLAS_DATABASE_URL": url,
+        "SCRAPY_SETTINGS_MODULE": "atlas_crawl.settings",
+    }
     previous_url = os.environ.get("ATLAS_DATABASE_URL")
     os.environ["ATLAS_DATABASE_URL"] = url
     try:
@@ -106,8 +121,11 @@ def run_demo(color: bool = False) -> int:
             print("crawl 1: scrapy crawl declarations (version 1 of the policy)", flush=True)
             _crawl(folder, env)
             site.version = 2
-            print("crawl 2: the AI-training clause changed, and so did every build hash, "
-                  "nonce and timestamp of the page", flush=True)  # fmt: skip
+            print(
+                "crawl 2: the AI-training clause changed, and so did every build hash, "
+                "nonce and timestamp of the page",
+                flush=True,
+            )
             _crawl(folder, env)
         print()
         cli_main(["history", "--platform", PLATFORM, "--document", "Privacy Policy"])
@@ -118,8 +136,10 @@ def run_demo(color: bool = False) -> int:
             return 1
         print(f"\n$ atlas-crawl diff {row[0]}")
         cli_main(["diff", str(row[0]), "--color", "always" if color else "never"])
-        print(f"\nThe demo database is {DEMO_DATABASE} in the embedded server; "
-              "query it with the SQL views described in the README.")  # fmt: skip
+        print(
+            f"\nThe demo database is {DEMO_DATABASE} in the embedded server; "
+            "query it with the SQL views described in the README."
+        )
     finally:
         site.close()
         if previous_url is None:

@@ -72,4 +72,4 @@ PLAYWRIGHT_ABORT_REQUEST = "atlas_crawl.rendering.abort_media"
 ATLAS_RENDER_WAIT_UNTIL = os.environ.get("ATLAS_RENDER_WAIT_UNTIL", "load")
 
 # A new text under this share of the current version's length is a failed check.
-ATLAS_MIN_LENGTH_RATIO = float(os.environ.get("ATLAS_MIN_LENGTH_RATIO", "0.5"))
+ATLAS_MIN_LENGTH_RATIO = float(os.environ.get("ATLAS_MIN_LENGTH_RATIO", "0.25"))

@@ -34,8 +34,19 @@ from atlas_crawl.storage.recorder import Page
 
 log = logging.getLogger(__name__)
 
-_LOGIN_WORDS = ("login", "signin", "sign-in", "sign_in", "logon", "auth", "sso", "captcha",
-                "consent", "checkpoint", "challenge")  # fmt: skip
+_LOGIN_WORDS = (
+    "login",
+    "signin",
+    "sign-in",
+    "sign_in",
+    "logon",
+    "auth",
+    "sso",
+    "captcha",
+    "consent",
+    "checkpoint",
+    "challenge",
+)
 
 
 def redirect_failure(requested: str, final: str) -> str | None:
@@ -55,8 +66,7 @@ def redirect_failure(requested: str, final: str) -> str | None:
 
 def _headers(response: Response) -> dict[str, list[str]]:
     return {
-        k.decode("latin-1"): [v.decode("latin-1") for v in vs]
-        for k, vs in response.headers.items()
+        k.decode("latin-1"): [v.decode("latin-1") for v in vs] for k, vs in response.headers.items()
     }
 
 
@@ -101,8 +111,11 @@ class TrackingSpider(scrapy.Spider):
             self._filter_warned.add(key)
             self.logger.warning(
                 "%s / %s: JavaScript filters %s cannot run here; the text is extracted "
-                "without them", document.platform, document.document_type, ", ".join(names),
-            )  # fmt: skip
+                "without them",
+                document.platform,
+                document.document_type,
+                ", ".join(names),
+            )
 
     def _request(self, check: PolicyCheck, position: int) -> scrapy.Request:
         source: Source = check.document.rules.sources[position]
@@ -116,9 +129,12 @@ class TrackingSpider(scrapy.Spider):
                 },
             )
         return scrapy.Request(
-            source.url, callback=self.parse_page, errback=self.fetch_failed, meta=meta,
+            source.url,
+            callback=self.parse_page,
+            errback=self.fetch_failed,
+            meta=meta,
             dont_filter=True,
-        )  # fmt: skip
+        )
 
     async def parse_page(self, response: Response) -> AsyncIterator[Any]:
         check: PolicyCheck = response.meta["check"]

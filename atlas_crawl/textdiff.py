@@ -24,12 +24,16 @@ def _mark(op: int, text: str, color: bool) -> str:
 def render_diff(old: str, new: str, color: bool = False, context: int = 1) -> str:
     marked = "".join(_mark(op, text, color) for op, text in diff_ops(old, new))
     lines = marked.split("\n")
-    touched = [i for i, line in enumerate(lines) if any(
-        m in line for m in ((_RED, _GREEN) if color else ("[-", "{+", "-]", "+}")))]  # fmt: skip
+    touched = [
+        i
+        for i, line in enumerate(lines)
+        if any(m in line for m in ((_RED, _GREEN) if color else ("[-", "{+", "-]", "+}")))
+    ]
     if not touched:
         return "(no difference)"
-    keep = sorted({j for i in touched for j in range(i - context, i + context + 1)
-                   if 0 <= j < len(lines)})  # fmt: skip
+    keep = sorted(
+        {j for i in touched for j in range(i - context, i + context + 1) if 0 <= j < len(lines)}
+    )
     out: list[str] = []
     previous = -1
     for i in keep:

@@ -22,7 +22,12 @@ from atlas_crawl.items import PolicyCheck
 from atlas_crawl.rules_json import rules_to_json
 from atlas_crawl.storage.database import DatabaseUnavailable, connect
 from atlas_crawl.storage.migrate import upgrade
-from atlas_crawl.storage.recorder import CheckRecord, CheckResult, record_check
+from atlas_crawl.storage.recorder import (
+    DEFAULT_MIN_LENGTH_RATIO,
+    CheckRecord,
+    CheckResult,
+    record_check,
+)
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +35,9 @@ log = logging.getLogger(__name__)
 class StorePipeline:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
-        self.min_length_ratio = crawler.settings.getfloat("ATLAS_MIN_LENGTH_RATIO", 0.5)
+        self.min_length_ratio = crawler.settings.getfloat(
+            "ATLAS_MIN_LENGTH_RATIO", DEFAULT_MIN_LENGTH_RATIO
+        )
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="atlas-db")
         self.conn: psycopg.Connection | None = None
 
@@ -87,11 +94,16 @@ class StorePipeline:
             stats.inc_value(f"atlas/checks/{result.outcome}")
         name = f"{check.document.platform} / {check.document.document_type}"
         if result.outcome == "failed":
-            log.warning("%s: check failed (%s): %s", name, result.failure_reason,
-                        check.failure_detail or "")  # fmt: skip
+            log.warning(
+                "%s: check failed (%s): %s", name, result.failure_reason, check.failure_detail or ""
+            )
         elif result.outcome == "changed":
-            log.info("%s: CHANGED -> version %s (change %s)", name, result.version_number,
-                     result.change_id)  # fmt: skip
+            log.info(
+                "%s: CHANGED -> version %s (change %s)",
+                name,
+                result.version_number,
+                result.change_id,
+            )
         else:
             log.info("%s: %s (version %s)", name, result.outcome, result.version_number)
         # The raw bodies are stored; do not keep them in memory past this point.

@@ -9,11 +9,17 @@ class BufferSpider(PolicySpider):
     platform = "Buffer"
     documents = [
         Document("Terms of Service", _LEGAL, select="#terms"),
-        Document("Privacy Policy", _LEGAL, select=[
-            "[aria-labelledby=privacy-policy]", "[aria-labelledby=crpn]",
-            "[aria-labelledby=gdpr]", "[aria-labelledby=dpf]",
-            "[aria-labelledby=data-retention]",
-        ]),
+        Document(
+            "Privacy Policy",
+            _LEGAL,
+            select=[
+                "[aria-labelledby=privacy-policy]",
+                "[aria-labelledby=crpn]",
+                "[aria-labelledby=gdpr]",
+                "[aria-labelledby=dpf]",
+                "[aria-labelledby=data-retention]",
+            ],
+        ),
         Document("Copyright Claims Policy", _LEGAL, select="[aria-labelledby=dmca]"),
         Document("Developer Terms", _LEGAL, select="[aria-labelledby=api]"),
-    ]  # fmt: skip
+    ]

@@ -6,10 +6,22 @@ class NpmSpider(PolicySpider):
     name = "npm"
     platform = "npm Public Registry"
     documents = [
-        Document("Privacy Policy", "https://docs.npmjs.com/policies/privacy",
-                 select={"startBefore": "h1", "endBefore": "#toc-heading"}, remove="details"),
-        Document("Terms of Service", "https://docs.npmjs.com/policies/open-source-terms",
-                 select='[as="main"]', remove=["nav", "details"]),
-        Document("Copyright Claims Policy", "https://docs.npmjs.com/policies/dmca",
-                 select='[as="main"]', remove=["nav", "details"]),
-    ]  # fmt: skip
+        Document(
+            "Privacy Policy",
+            "https://docs.npmjs.com/policies/privacy",
+            select={"startBefore": "h1", "endBefore": "#toc-heading"},
+            remove="details",
+        ),
+        Document(
+            "Terms of Service",
+            "https://docs.npmjs.com/policies/open-source-terms",
+            select='[as="main"]',
+            remove=["nav", "details"],
+        ),
+        Document(
+            "Copyright Claims Policy",
+            "https://docs.npmjs.com/policies/dmca",
+            select='[as="main"]',
+            remove=["nav", "details"],
+        ),
+    ]

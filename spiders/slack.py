@@ -6,12 +6,20 @@ class SlackSpider(PolicySpider):
     name = "slack"
     platform = "Slack"
     documents = [
-        Document("Privacy Policy", select="main#main", combine=[
-            {"fetch": "https://slack.com/trust/privacy/privacy-policy"},
-            {"fetch": "https://slack.com/trust/data-management/privacy-principles"},
-        ]),
-        Document("Terms of Service", select="main#main", combine=[
-            {"fetch": "https://slack.com/main-services-agreement"},
-            {"fetch": "https://slack.com/slack-supplemental-terms"},
-        ]),
-    ]  # fmt: skip
+        Document(
+            "Privacy Policy",
+            select="main#main",
+            combine=[
+                {"fetch": "https://slack.com/trust/privacy/privacy-policy"},
+                {"fetch": "https://slack.com/trust/data-management/privacy-principles"},
+            ],
+        ),
+        Document(
+            "Terms of Service",
+            select="main#main",
+            combine=[
+                {"fetch": "https://slack.com/main-services-agreement"},
+                {"fetch": "https://slack.com/slack-supplemental-terms"},
+            ],
+        ),
+    ]

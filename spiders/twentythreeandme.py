@@ -7,8 +7,16 @@ class TwentyThreeAndMeSpider(PolicySpider):
     name = "23andme"
     platform = "23andMe"
     documents = [
-        Document("Privacy Policy", "https://www.23andme.com/legal/privacy/full-version/",
-                 select="main", remove=["nav", "aside", "[class*=breadcrumb]"]),
-        Document("Terms of Service", "https://www.23andme.com/legal/terms-of-service/full-version/",
-                 select="main", remove=["nav", "aside", "[class*=breadcrumb]"]),
-    ]  # fmt: skip
+        Document(
+            "Privacy Policy",
+            "https://www.23andme.com/legal/privacy/full-version/",
+            select="main",
+            remove=["nav", "aside", "[class*=breadcrumb]"],
+        ),
+        Document(
+            "Terms of Service",
+            "https://www.23andme.com/legal/terms-of-service/full-version/",
+            select="main",
+            remove=["nav", "aside", "[class*=breadcrumb]"],
+        ),
+    ]

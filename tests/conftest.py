@@ -51,15 +51,17 @@ def pg_server() -> Iterator[str]:
     """The admin URL of the test server, with a migrated template database on it."""
     url = _server_url()
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-            sql.Identifier(TEMPLATE)))  # fmt: skip
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(TEMPLATE))
+        )
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(TEMPLATE)))
     with psycopg.connect(_with_database(url, TEMPLATE), autocommit=True) as conn:
         upgrade(conn)
     yield url
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-            sql.Identifier(TEMPLATE)))  # fmt: skip
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(TEMPLATE))
+        )
 
 
 @pytest.fixture
@@ -67,12 +69,16 @@ def db_url(pg_server: str) -> Iterator[str]:
     """A fresh, migrated database for one test (copied from the template: fast)."""
     name = f"atlas_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(pg_server, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-            sql.Identifier(name), sql.Identifier(TEMPLATE)))  # fmt: skip
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                sql.Identifier(name), sql.Identifier(TEMPLATE)
+            )
+        )
     yield _with_database(pg_server, name)
     with psycopg.connect(pg_server, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-            sql.Identifier(name)))  # fmt: skip
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
 
 
 @pytest.fixture
@@ -98,7 +104,7 @@ class Site:
         site = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 site.hits.append(self.path)
                 route = site.routes.get(self.path)
                 if route is None:
@@ -126,7 +132,9 @@ class Site:
 
     def serve(self, path: str, body: bytes | str, status: int = 200, **headers: str) -> str:
         data = body.encode("utf-8") if isinstance(body, str) else body
-        self.routes[path] = Route(data, status, {k.replace("_", "-"): v for k, v in headers.items()})
+        self.routes[path] = Route(
+            data, status, {k.replace("_", "-"): v for k, v in headers.items()}
+        )
         return self.url(path)
 
 
@@ -149,8 +157,12 @@ CrawlRunner = Callable[..., CrawlResult]
 def run_scrapy(args: list[str], env: dict[str, str], cwd: Path = ROOT) -> CrawlResult:
     proc = subprocess.run(
         [sys.executable, "-m", "scrapy", *args],
-        cwd=cwd, env=env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     return CrawlResult(proc.returncode, proc.stdout + proc.stderr)
 
 
@@ -158,22 +170,32 @@ def run_scrapy(args: list[str], env: dict[str, str], cwd: Path = ROOT) -> CrawlR
 def crawl(db_url: str, tmp_path: Path) -> CrawlRunner:
     """``crawl(spider, **args)``: run ``scrapy crawl`` in the project against the test DB."""
 
-    def runner(spider: str, *, settings: dict[str, str] | None = None,
-               env: dict[str, str] | None = None, **spider_args: Any) -> CrawlResult:  # fmt: skip
+    def runner(
+        spider: str,
+        *,
+        settings: dict[str, str] | None = None,
+        env: dict[str, str] | None = None,
+        **spider_args: Any,
+    ) -> CrawlResult:
         command = ["crawl", spider]
         for key, value in spider_args.items():
             command += ["-a", f"{key}={value}"]
         for key, value in (settings or {}).items():
             command += ["-s", f"{key}={value}"]
-        full_env = {**os.environ, "ATLAS_DATABASE_URL": db_url, "ATLAS_DOWNLOAD_TIMEOUT": "10",
-                    **(env or {})}  # fmt: skip
+        full_env = {
+            **os.environ,
+            "ATLAS_DATABASE_URL": db_url,
+            "ATLAS_DOWNLOAD_TIMEOUT": "10",
+            **(env or {}),
+        }
         return run_scrapy(command, full_env)
 
     return runner
 
 
-def write_declarations(folder: Path, name: str, terms: dict[str, Any],
-                       history: dict[str, Any] | None = None) -> Path:  # fmt: skip
+def write_declarations(
+    folder: Path, name: str, terms: dict[str, Any], history: dict[str, Any] | None = None
+) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"{name}.json").write_text(json.dumps({"name": name, "terms": terms}))
     if history is not None:
@@ -197,9 +219,13 @@ def make_pdf(text: str) -> bytes:
 
     writer = PdfWriter()
     page = writer.add_blank_page(width=400, height=200)
-    font = DictionaryObject({NameObject("/Type"): NameObject("/Font"),
-                             NameObject("/Subtype"): NameObject("/Type1"),
-                             NameObject("/BaseFont"): NameObject("/Helvetica")})  # fmt: skip
+    font = DictionaryObject(
+        {
+            NameObject("/Type"): NameObject("/Font"),
+            NameObject("/Subtype"): NameObject("/Type1"),
+            NameObject("/BaseFont"): NameObject("/Helvetica"),
+        }
+    )
     page[NameObject("/Resources")] = DictionaryObject(
         {NameObject("/Font"): DictionaryObject({NameObject("/F1"): writer._add_object(font)})}
     )

@@ -41,8 +41,9 @@ def test_first_unchanged_changed_through_scrapy(
     crawl: CrawlRunner, site: Site, tmp_path: Path, db_url: str
 ) -> None:
     url = site.serve("/privacy", policy("We collect your email.", "aaa111"))
-    decl = write_declarations(tmp_path / "d", "Example", {
-        "Privacy Policy": {"fetch": url, "select": "main"}})  # fmt: skip
+    decl = write_declarations(
+        tmp_path / "d", "Example", {"Privacy Policy": {"fetch": url, "select": "main"}}
+    )
 
     assert crawl("declarations", path=decl).returncode == 0
     site.serve("/privacy", policy("We collect your email.", "bbb222"))  # only noise
@@ -58,8 +59,7 @@ def test_first_unchanged_changed_through_scrapy(
                       fetcher, user_agent, raw_sha256 IS NOT NULL, text_sha256 IS NOT NULL
                FROM document_checks ORDER BY check_id DESC LIMIT 1"""
         ).fetchone()
-        assert row == ("Example", "Privacy Policy", url, url, url, 200, "http",
-                       row[7], True, True)  # fmt: skip
+        assert row == ("Example", "Privacy Policy", url, url, url, 200, "http", row[7], True, True)
         assert "atlas-crawl" in row[7]
         change = conn.execute("SELECT chars_added, chars_removed FROM document_changes")
         assert change.fetchall() == [(len(" and location"), 0)]
@@ -74,16 +74,25 @@ def test_failures_are_recorded_and_the_crawl_goes_on(
     terms = {
         "Privacy Policy": {"fetch": good, "select": "main"},
         "Terms of Service": {"fetch": site.url("/missing"), "select": "main"},
-        "Imprint": {"fetch": site.serve("/moved", b"", 302, Location=site.url("/login")),
-                    "select": "main"},
+        "Imprint": {
+            "fetch": site.serve("/moved", b"", 302, Location=site.url("/login")),
+            "select": "main",
+        },
         "Trackers Policy": {"fetch": site.serve("/other", policy("x", "y")), "select": "#gone"},
-        "Community Guidelines": {"fetch": site.serve(
-            "/wall", "<html><body><main>Checking your browser before accessing.</main>"
-                     "<div class=cf-challenge></div></body></html>"), "select": "main"},
+        "Community Guidelines": {
+            "fetch": site.serve(
+                "/wall",
+                "<html><body><main>Checking your browser before accessing.</main>"
+                "<div class=cf-challenge></div></body></html>",
+            ),
+            "select": "main",
+        },
         "Developer Terms": {"fetch": site.serve("/error", "oops", 500), "select": "main"},
-        "Cookies Policy": {"fetch": site.serve("/empty", "<html><body><main> </main></body>"),
-                           "select": "main"},
-    }  # fmt: skip
+        "Cookies Policy": {
+            "fetch": site.serve("/empty", "<html><body><main> </main></body>"),
+            "select": "main",
+        },
+    }
     site.serve("/login", "<html><body><main>Please sign in</main></body></html>")
     decl = write_declarations(tmp_path / "d", "Example", terms)
     result = crawl("declarations", path=decl, settings={"RETRY_TIMES": "0"})
@@ -101,39 +110,48 @@ def test_failures_are_recorded_and_the_crawl_goes_on(
     with psycopg.connect(db_url) as conn:
         assert conn.execute("SELECT count(*) FROM versions").fetchone() == (1,)
         detail = conn.execute("""SELECT failure_detail, final_url FROM document_checks
-                                 WHERE document_type = 'Imprint'""").fetchone()  # fmt: skip
+                                 WHERE document_type = 'Imprint'""").fetchone()
         assert detail is not None and "login" in detail[0] and detail[1].endswith("/login")
 
 
-def test_timeouts_are_failed_checks(crawl: CrawlRunner, site: Site, tmp_path: Path,
-                                    db_url: str) -> None:  # fmt: skip
+def test_timeouts_are_failed_checks(
+    crawl: CrawlRunner, site: Site, tmp_path: Path, db_url: str
+) -> None:
     url = site.serve("/slow", policy("x", "y"))
     site.routes["/slow"].delay = 3
-    decl = write_declarations(tmp_path / "d", "Example", {
-        "Privacy Policy": {"fetch": url, "select": "main"}})  # fmt: skip
-    result = crawl("declarations", path=decl, settings={"DOWNLOAD_TIMEOUT": "1",
-                                                         "RETRY_TIMES": "0"})  # fmt: skip
+    decl = write_declarations(
+        tmp_path / "d", "Example", {"Privacy Policy": {"fetch": url, "select": "main"}}
+    )
+    result = crawl(
+        "declarations", path=decl, settings={"DOWNLOAD_TIMEOUT": "1", "RETRY_TIMES": "0"}
+    )
     assert result.returncode == 0, result.output
     assert checks(db_url) == [("Privacy Policy", "failed", "timeout")]
 
 
-def test_a_much_shorter_text_is_not_a_change(crawl: CrawlRunner, site: Site,
-                                             tmp_path: Path, db_url: str) -> None:  # fmt: skip
+def test_a_much_shorter_text_is_not_a_change(
+    crawl: CrawlRunner, site: Site, tmp_path: Path, db_url: str
+) -> None:
     url = site.serve("/p", policy("We collect your email. " * 30, "a"))
-    decl = write_declarations(tmp_path / "d", "Example", {
-        "Privacy Policy": {"fetch": url, "select": "main"}})  # fmt: skip
+    decl = write_declarations(
+        tmp_path / "d", "Example", {"Privacy Policy": {"fetch": url, "select": "main"}}
+    )
     crawl("declarations", path=decl)
     site.serve("/p", "<html><body><main><h1>Privacy Policy</h1><p>Loading…</p></main>")
     crawl("declarations", path=decl)
     assert [c[1:] for c in checks(db_url)] == [("first", None), ("failed", "too short")]
 
 
-def test_combined_documents_and_pdfs(crawl: CrawlRunner, site: Site, tmp_path: Path,
-                                     db_url: str) -> None:  # fmt: skip
+def test_combined_documents_and_pdfs(
+    crawl: CrawlRunner, site: Site, tmp_path: Path, db_url: str
+) -> None:
     a = site.serve("/a", "<html><body><main><h1>Part A</h1><p>First part.</p></main></body>")
     b = site.serve("/b", "<html><body><main><h1>Part B</h1><p>Second part.</p></main></body>")
-    decl = write_declarations(tmp_path / "d", "Example", {
-        "Terms of Service": {"select": "main", "combine": [{"fetch": a}, {"fetch": b}]}})  # fmt: skip
+    decl = write_declarations(
+        tmp_path / "d",
+        "Example",
+        {"Terms of Service": {"select": "main", "combine": [{"fetch": a}, {"fetch": b}]}},
+    )
     result = crawl("declarations", path=decl)
     assert result.returncode == 0, result.output
     with psycopg.connect(db_url) as conn:
@@ -142,8 +160,9 @@ def test_combined_documents_and_pdfs(crawl: CrawlRunner, site: Site, tmp_path: P
         pages = conn.execute("SELECT position, requested_url FROM check_pages ORDER BY 1")
         assert pages.fetchall() == [(0, a), (1, b)]
 
-    pdf = site.serve("/terms.pdf", make_pdf("Terms of the PDF kind."),
-                     Content_Type="application/pdf")
+    pdf = site.serve(
+        "/terms.pdf", make_pdf("Terms of the PDF kind."), Content_Type="application/pdf"
+    )
     decl = write_declarations(tmp_path / "pdf", "PDF Corp", {"Terms of Service": {"fetch": pdf}})
     result = crawl("declarations", path=decl)
     assert result.returncode == 0, result.output
@@ -152,21 +171,27 @@ def test_combined_documents_and_pdfs(crawl: CrawlRunner, site: Site, tmp_path: P
     assert texts[-1] == ("Terms of the PDF kind.\n",)
 
 
-def test_history_rules_follow_the_capture_time(crawl: CrawlRunner, site: Site,
-                                               tmp_path: Path, db_url: str) -> None:  # fmt: skip
+def test_history_rules_follow_the_capture_time(
+    crawl: CrawlRunner, site: Site, tmp_path: Path, db_url: str
+) -> None:
     """A replayed capture (Memento-Datetime) is read with the rules of its time."""
     page = "<html><body><div id=old><p>Old layout text.</p></div></body></html>"
     url = site.serve("/p", page, **{"Memento_Datetime": "Tue, 05 Mar 2024 10:00:00 GMT"})
     decl = write_declarations(
-        tmp_path / "d", "Example",
+        tmp_path / "d",
+        "Example",
         {"Privacy Policy": {"fetch": url, "select": "#new"}},
-        {"Privacy Policy": [{"fetch": url, "select": "#old", "validUntil": "2025-01-01T00:00:00Z"}]},
-    )  # fmt: skip
+        {
+            "Privacy Policy": [
+                {"fetch": url, "select": "#old", "validUntil": "2025-01-01T00:00:00Z"}
+            ]
+        },
+    )
     result = crawl("declarations", path=decl)
     assert result.returncode == 0, result.output
     with psycopg.connect(db_url) as conn:
         row = conn.execute("""SELECT v.first_seen_at::text, t.text FROM document_versions v
-                              JOIN versions t USING (version_id)""").fetchone()  # fmt: skip
+                              JOIN versions t USING (version_id)""").fetchone()
     assert row == ("2024-03-05 10:00:00+00", "Old layout text.\n")
 
 
@@ -174,8 +199,11 @@ def test_filters_are_reported_once_and_services_limit_the_run(
     crawl: CrawlRunner, site: Site, tmp_path: Path, db_url: str
 ) -> None:
     url = site.serve("/p", policy("x", "y"))
-    decl = write_declarations(tmp_path / "d", "Alpha", {
-        "Privacy Policy": {"fetch": url, "select": "main", "filter": ["removeTrackingIDs"]}})
+    decl = write_declarations(
+        tmp_path / "d",
+        "Alpha",
+        {"Privacy Policy": {"fetch": url, "select": "main", "filter": ["removeTrackingIDs"]}},
+    )
     write_declarations(decl, "Beta", {"Privacy Policy": {"fetch": url, "select": "main"}})
     result = crawl("declarations", path=decl, services="Alpha")
     assert result.returncode == 0, result.output
@@ -188,20 +216,22 @@ def test_bad_declarations_stop_the_run_before_any_fetch(
     crawl: CrawlRunner, site: Site, tmp_path: Path
 ) -> None:
     url = site.serve("/p", policy("x", "y"))
-    decl = write_declarations(tmp_path / "d", "Example", {
-        "Privacy Policy": {"fetch": url, "select": "main", "remove": "[["}})  # fmt: skip
+    decl = write_declarations(
+        tmp_path / "d",
+        "Example",
+        {"Privacy Policy": {"fetch": url, "select": "main", "remove": "[["}},
+    )
     result = crawl("declarations", path=decl)
     assert result.returncode != 0
     assert "Example.json" in result.output and "['Privacy Policy'].remove" in result.output
     assert site.hits == []
 
 
-def test_an_unreachable_database_stops_the_run_before_any_fetch(
-    site: Site, tmp_path: Path
-) -> None:
+def test_an_unreachable_database_stops_the_run_before_any_fetch(site: Site, tmp_path: Path) -> None:
     url = site.serve("/p", policy("x", "y"))
-    decl = write_declarations(tmp_path / "d", "Example", {
-        "Privacy Policy": {"fetch": url, "select": "main"}})  # fmt: skip
+    decl = write_declarations(
+        tmp_path / "d", "Example", {"Privacy Policy": {"fetch": url, "select": "main"}}
+    )
     env = {**os.environ, "ATLAS_DATABASE_URL": "postgresql://postgres@127.0.0.1:1/nowhere"}
     result = run_scrapy(["crawl", "declarations", "-a", f"path={decl}"], env)
     assert result.returncode != 0
@@ -225,8 +255,11 @@ def test_a_platform_spider_crawls_real_markup(site: Site, tmp_path: Path, db_url
         f"    documents = [Document('Privacy Policy', {url!r}, select='#article-contents')]\n"
     )
     root = Path(__file__).resolve().parents[1]
-    env = {**os.environ, "ATLAS_DATABASE_URL": db_url,
-           "PYTHONPATH": f"{tmp_path}{os.pathsep}{root}"}  # fmt: skip
+    env = {
+        **os.environ,
+        "ATLAS_DATABASE_URL": db_url,
+        "PYTHONPATH": f"{tmp_path}{os.pathsep}{root}",
+    }
     result = run_scrapy(["crawl", "localgithub", "-s", "SPIDER_MODULES=localspiders"], env)
     assert result.returncode == 0, result.output
     with psycopg.connect(db_url) as conn:

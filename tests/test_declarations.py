@@ -13,8 +13,19 @@ from atlas_crawl.declarations import DeclarationError, Document, Range, load_ota
 from atlas_crawl.spider import PolicySpider
 from tests.conftest import ROOT, SHARED_CORPUS, run_scrapy
 
-PLATFORMS = ["linkedin", "23andme", "adobe", "slack", "github", "npm", "buffer", "brevo",
-             "opencollective", "uptimerobot", "opentermsarchive"]  # fmt: skip
+PLATFORMS = [
+    "linkedin",
+    "23andme",
+    "adobe",
+    "slack",
+    "github",
+    "npm",
+    "buffer",
+    "brevo",
+    "opencollective",
+    "uptimerobot",
+    "opentermsarchive",
+]
 
 
 def test_every_platform_spider_is_listed() -> None:
@@ -64,9 +75,20 @@ def test_missing_url_and_bad_url_fail() -> None:
 
 
 def test_combine_inherits_rules() -> None:
-    cls = _define(documents=[Document("Terms of Service", select="main", remove=".ad",
-                                      render=True, combine=[
-        {"fetch": "https://x.test/a"}, {"fetch": "https://x.test/b", "select": "#b"}])])  # fmt: skip
+    cls = _define(
+        documents=[
+            Document(
+                "Terms of Service",
+                select="main",
+                remove=".ad",
+                render=True,
+                combine=[
+                    {"fetch": "https://x.test/a"},
+                    {"fetch": "https://x.test/b", "select": "#b"},
+                ],
+            )
+        ]
+    )
     a, b = cls._tracked[0].rules.sources
     assert a.select == ("main",) and a.remove == (".ad",) and a.render
     assert b.select == ("#b",) and b.remove == (".ad",)
@@ -74,16 +96,26 @@ def test_combine_inherits_rules() -> None:
 
 def test_ota_declarations_load_with_ranges_and_history(tmp_path: Path) -> None:
     docs = load_ota_folder(ROOT / "tests" / "fixtures" / "declarations")
-    npm = next(d for d in docs if d.platform == "npm Public Registry"
-               and d.document_type == "Privacy Policy")  # fmt: skip
+    npm = next(
+        d
+        for d in docs
+        if d.platform == "npm Public Registry" and d.document_type == "Privacy Policy"
+    )
     assert isinstance(npm.rules.sources[0].select[0], Range)
     assert npm.history and npm.history[0].valid_until is not None
 
 
 def test_ota_declaration_errors_name_file_and_field(tmp_path: Path) -> None:
-    (tmp_path / "Bad.json").write_text(json.dumps(
-        {"name": "Bad", "terms": {"Privacy Policy": {"fetch": "https://x.test/",
-                                                      "select": {"startBefore": "h1"}}}}))  # fmt: skip
+    (tmp_path / "Bad.json").write_text(
+        json.dumps(
+            {
+                "name": "Bad",
+                "terms": {
+                    "Privacy Policy": {"fetch": "https://x.test/", "select": {"startBefore": "h1"}}
+                },
+            }
+        )
+    )
     with pytest.raises(DeclarationError) as err:
         load_ota_folder(tmp_path)
     assert "Bad.json" in str(err.value) and "['Privacy Policy'].select" in str(err.value)
@@ -96,8 +128,10 @@ def test_services_filter_names_missing_services(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(not SHARED_CORPUS.exists(), reason="../shared/corpus is absent")
 def test_every_reference_declaration_loads() -> None:
-    for folder in [SHARED_CORPUS / "demo" / "declarations",
-                   SHARED_CORPUS / "reference" / "declarations"]:  # fmt: skip
+    for folder in [
+        SHARED_CORPUS / "demo" / "declarations",
+        SHARED_CORPUS / "reference" / "declarations",
+    ]:
         assert load_ota_folder(folder)
 
 
@@ -106,7 +140,8 @@ def test_a_new_platform_is_one_file(tmp_path: Path) -> None:
     package = tmp_path / "myspiders"
     package.mkdir()
     (package / "__init__.py").write_text("")
-    (package / "example.py").write_text(textwrap.dedent("""
+    (package / "example.py").write_text(
+        textwrap.dedent("""
         from atlas_crawl.declarations import Document
         from atlas_crawl.spider import PolicySpider
 
@@ -114,13 +149,15 @@ def test_a_new_platform_is_one_file(tmp_path: Path) -> None:
             name = "example"
             platform = "Example"
             documents = [Document("Privacy Policy", "https://example.com/privacy", select="main")]
-    """))
+    """)
+    )
     env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}"}
     settings = ["-s", "SPIDER_MODULES=myspiders,spiders"]
     result = run_scrapy(["list", *settings], env)
     assert result.returncode == 0 and "example" in result.output.split(), result.output
 
-    (package / "broken.py").write_text(textwrap.dedent("""
+    (package / "broken.py").write_text(
+        textwrap.dedent("""
         from atlas_crawl.declarations import Document
         from atlas_crawl.spider import PolicySpider
 
@@ -128,7 +165,8 @@ def test_a_new_platform_is_one_file(tmp_path: Path) -> None:
             name = "broken"
             platform = "Broken"
             documents = [Document("Privacy Policy", "https://example.com/", select="##")]
-    """))
+    """)
+    )
     result = run_scrapy(["list", *settings], env)
     assert result.returncode != 0
     assert "broken.py" in result.output and "BrokenSpider.documents[0].select" in result.output

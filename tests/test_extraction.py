@@ -77,14 +77,17 @@ def test_history_rules_apply_to_old_captures() -> None:
 
 
 def test_undeclared_charset_is_read_as_utf8() -> None:
-    text = extract_source(fixture_bytes("seed/linkedin-privacy-2020.html.gz"),
-                          Source("https://www.linkedin.com/legal/privacy-policy"))  # fmt: skip
+    text = extract_source(
+        fixture_bytes("seed/linkedin-privacy-2020.html.gz"),
+        Source("https://www.linkedin.com/legal/privacy-policy"),
+    )
     assert "LinkedIn’s mission" in text
     assert "â€" not in text
 
 
-@pytest.mark.parametrize("fixture", ["seed/23andme-privacy-2021.html.gz",
-                                     "seed/adobe-privacy-2021.html.gz"])  # fmt: skip
+@pytest.mark.parametrize(
+    "fixture", ["seed/23andme-privacy-2021.html.gz", "seed/adobe-privacy-2021.html.gz"]
+)
 def test_seed_platform_pages_extract(fixture: str) -> None:
     text = extract_source(fixture_bytes(fixture), Source("https://example.com/privacy"))
     assert len(text) > 2000
@@ -125,8 +128,9 @@ def test_noise_is_not_text_and_structure_is_markdown() -> None:
 def test_remove_range_and_multiple_selectors() -> None:
     html = b"""<body><div id=a><p>keep 1</p><h2 id=s>Start</h2><p>gone</p>
     <h2 id=e>End</h2><p>keep 2</p></div><div id=b><p>second part</p></div></body>"""
-    source = Source("https://x.test/", select=("#a", "#b"),
-                    remove=(Range("#s", True, "#e", False),))  # fmt: skip
+    source = Source(
+        "https://x.test/", select=("#a", "#b"), remove=(Range("#s", True, "#e", False),)
+    )
     assert extract_source(html, source) == "keep 1\n\n## End\n\nkeep 2\n\nsecond part\n"
 
 
@@ -139,16 +143,21 @@ def test_select_matching_nothing_is_an_error() -> None:
 
 def test_empty_selection_is_an_error() -> None:
     with pytest.raises(ExtractionError) as err:
-        extract_source(b"<body><main><script>x()</script></main></body>",
-                       Source("https://x.test/", select=("main",)))  # fmt: skip
+        extract_source(
+            b"<body><main><script>x()</script></main></body>",
+            Source("https://x.test/", select=("main",)),
+        )
     assert err.value.reason == "empty extraction"
 
 
-@pytest.mark.parametrize("page", [
-    b"<html><body><div class='g-recaptcha'></div><p>Please verify</p></body></html>",
-    b"<html><title>Just a moment...</title><body><main>Checking your browser before "
-    b"accessing the site.</main></body></html>",
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "page",
+    [
+        b"<html><body><div class='g-recaptcha'></div><p>Please verify</p></body></html>",
+        b"<html><title>Just a moment...</title><body><main>Checking your browser before "
+        b"accessing the site.</main></body></html>",
+    ],
+)
 def test_bot_walls_are_failures(page: bytes) -> None:
     with pytest.raises(ExtractionError) as err:
         extract_source(page, Source("https://x.test/", select=("main",)))

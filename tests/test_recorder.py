@@ -17,17 +17,38 @@ TEXT_1 = "# Privacy\n\nWe collect your email.\n" * 20
 TEXT_2 = TEXT_1.replace("email", "email and phone number", 1)
 
 
-def make(text: str | None, body: bytes = b"<html>v1</html>", minutes: int = 0,
-         reason: str | None = None, status: int = 200) -> CheckRecord:  # fmt: skip
+def make(
+    text: str | None,
+    body: bytes = b"<html>v1</html>",
+    minutes: int = 0,
+    reason: str | None = None,
+    status: int = 200,
+) -> CheckRecord:
     at = T0 + timedelta(minutes=minutes)
     return CheckRecord(
-        platform="Example", document_type="Privacy Policy", url="https://x.test/privacy",
+        platform="Example",
+        document_type="Privacy Policy",
+        url="https://x.test/privacy",
         declaration={"fetch": "https://x.test/privacy", "select": ["main"]},
-        checked_at=at, captured_at=at, fetcher="http", user_agent="test-agent",
-        pages=[Page("https://x.test/privacy", "https://x.test/privacy", status,
-                    {"Content-Type": ["text/html"]}, body, "text/html")],
-        text=text, failure_reason=reason, crawl_id="c1", extractor_version="1",
-    )  # fmt: skip
+        checked_at=at,
+        captured_at=at,
+        fetcher="http",
+        user_agent="test-agent",
+        pages=[
+            Page(
+                "https://x.test/privacy",
+                "https://x.test/privacy",
+                status,
+                {"Content-Type": ["text/html"]},
+                body,
+                "text/html",
+            )
+        ],
+        text=text,
+        failure_reason=reason,
+        crawl_id="c1",
+        extractor_version="1",
+    )
 
 
 def test_first_unchanged_changed(db: psycopg.Connection) -> None:
@@ -39,11 +60,11 @@ def test_first_unchanged_changed(db: psycopg.Connection) -> None:
     assert (changed.outcome, changed.version_number) == ("changed", 2)
 
     versions = db.execute("""SELECT version_number, first_seen_at, last_seen_at, text_sha256
-                             FROM document_versions ORDER BY 1""").fetchall()  # fmt: skip
+                             FROM document_versions ORDER BY 1""").fetchall()
     assert versions[0][1:3] == (T0, T0 + timedelta(minutes=5))  # last seen moved
     assert versions[1][3] == sha256_hex(TEXT_2)
     change = db.execute("""SELECT from_version_id, to_version_id, chars_added, chars_removed,
-                                  diff FROM document_changes""").fetchone()  # fmt: skip
+                                  diff FROM document_changes""").fetchone()
     assert change is not None
     assert change[:4] == (first.version_id, changed.version_id, len(" and phone number"), 0)
     assert apply_patch(TEXT_1, change[4]) == TEXT_2
@@ -63,26 +84,35 @@ def test_evidence_is_complete_and_captures_content_addressed(db: psycopg.Connect
         """SELECT requested_url, final_url, http_status, checked_at, fetcher, user_agent,
                   raw_sha256, text_sha256 FROM document_checks ORDER BY check_id LIMIT 1"""
     ).fetchone()
-    assert check == ("https://x.test/privacy", "https://x.test/privacy", 200, T0, "http",
-                     "test-agent", sha256_hex(body), sha256_hex(TEXT_1))  # fmt: skip
+    assert check == (
+        "https://x.test/privacy",
+        "https://x.test/privacy",
+        200,
+        T0,
+        "http",
+        "test-agent",
+        sha256_hex(body),
+        sha256_hex(TEXT_1),
+    )
     headers = db.execute("SELECT response_headers FROM checks LIMIT 1").fetchone()
     assert headers == ({"Content-Type": ["text/html"]},)
     # Every version points at the capture it was extracted from.
     assert db.execute("""SELECT count(*) FROM versions v JOIN captures c USING (raw_sha256)
-                         JOIN checks k USING (check_id)""").fetchone() == (1,)  # fmt: skip
+                         JOIN checks k USING (check_id)""").fetchone() == (1,)
 
 
 def test_failures_make_no_version(db: psycopg.Connection) -> None:
     record_check(db, make(TEXT_1))
-    failed = record_check(db, make(None, body=b"Not found", reason="http error", status=404,
-                                   minutes=1))  # fmt: skip
+    failed = record_check(
+        db, make(None, body=b"Not found", reason="http error", status=404, minutes=1)
+    )
     assert failed.outcome == "failed"
     short = record_check(db, make("# Privacy\n", body=b"<html>broken</html>", minutes=2))
     assert (short.outcome, short.failure_reason) == ("failed", "too short")
     assert db.execute("SELECT count(*) FROM versions").fetchone() == (1,)
     assert db.execute("SELECT count(*) FROM changes").fetchone() == (0,)
     reasons = db.execute("""SELECT failure_reason, http_status FROM document_checks
-                            WHERE outcome = 'failed' ORDER BY check_id""").fetchall()  # fmt: skip
+                            WHERE outcome = 'failed' ORDER BY check_id""").fetchall()
     assert reasons == [("http error", 404), ("too short", 200)]
 
 
@@ -116,7 +146,7 @@ def test_concurrent_checks_never_make_two_versions_of_one_text(db_url: str) -> N
             with psycopg.connect(db_url, autocommit=True) as conn:
                 barrier.wait()
                 record_check(conn, make(TEXT_2, body=f"<html>v2 {i}</html>".encode(), minutes=1))
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(6)]
@@ -130,3 +160,14 @@ def test_concurrent_checks_never_make_two_versions_of_one_text(db_url: str) -> N
         assert conn.execute("SELECT count(*) FROM changes").fetchone() == (1,)
         outcomes = conn.execute("SELECT outcome, count(*) FROM checks GROUP BY 1 ORDER BY 1")
         assert outcomes.fetchall() == [("changed", 1), ("first", 1), ("unchanged", 5)]
+
+
+def test_a_short_text_seen_twice_in_a_row_is_a_real_change(db: psycopg.Connection) -> None:
+    record_check(db, make(TEXT_1))
+    cut = "# Privacy\n\nWe collect nothing.\n"
+    assert record_check(db, make(cut, body=b"<html>cut</html>", minutes=1)).outcome == "failed"
+    assert record_check(db, make(TEXT_1, minutes=2)).outcome == "unchanged"
+    # Not twice in a row: still suspect. Twice in a row: recorded.
+    assert record_check(db, make(cut, body=b"<html>cut</html>", minutes=3)).outcome == "failed"
+    again = record_check(db, make(cut, body=b"<html>cut 2</html>", minutes=4))
+    assert (again.outcome, again.version_number) == ("changed", 2)

@@ -19,21 +19,87 @@ from atlas_crawl.extraction.normalize import clean_url
 HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 BLOCKS = frozenset(
     {
-        "address", "article", "aside", "blockquote", "body", "center", "dd", "details",
-        "dialog", "dir", "div", "dl", "dt", "fieldset", "figcaption", "figure", "footer",
-        "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hgroup", "hr", "html", "li",
-        "main", "menu", "nav", "ol", "p", "pre", "section", "summary", "table", "tbody",
-        "td", "tfoot", "th", "thead", "tr", "ul", "caption", "legend", "option",
+        "address",
+        "article",
+        "aside",
+        "blockquote",
+        "body",
+        "center",
+        "dd",
+        "details",
+        "dialog",
+        "dir",
+        "div",
+        "dl",
+        "dt",
+        "fieldset",
+        "figcaption",
+        "figure",
+        "footer",
+        "form",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "header",
+        "hgroup",
+        "hr",
+        "html",
+        "li",
+        "main",
+        "menu",
+        "nav",
+        "ol",
+        "p",
+        "pre",
+        "section",
+        "summary",
+        "table",
+        "tbody",
+        "td",
+        "tfoot",
+        "th",
+        "thead",
+        "tr",
+        "ul",
+        "caption",
+        "legend",
+        "option",
     }
-)  # fmt: skip
+)
 # Elements whose content is never document text.
 SKIP = frozenset(
     {
-        "script", "style", "noscript", "template", "svg", "math", "iframe", "object",
-        "embed", "canvas", "video", "audio", "img", "picture", "source", "track", "map",
-        "link", "meta", "head", "title", "button", "input", "select", "textarea", "base",
+        "script",
+        "style",
+        "noscript",
+        "template",
+        "svg",
+        "math",
+        "iframe",
+        "object",
+        "embed",
+        "canvas",
+        "video",
+        "audio",
+        "img",
+        "picture",
+        "source",
+        "track",
+        "map",
+        "link",
+        "meta",
+        "head",
+        "title",
+        "button",
+        "input",
+        "select",
+        "textarea",
+        "base",
     }
-)  # fmt: skip
+)
 
 # <br> while a block is being written; source newlines are plain white space.
 _BREAK = "\u2028"
@@ -51,10 +117,7 @@ def _tag(el: etree._Element) -> str:
 
 
 def _has_block(el: etree._Element) -> bool:
-    for d in el.iterdescendants():
-        if isinstance(d.tag, str) and _tag(d) in BLOCKS:
-            return True
-    return False
+    return any(isinstance(d.tag, str) and _tag(d) in BLOCKS for d in el.iterdescendants())
 
 
 def _inline(text: str) -> str:
@@ -137,7 +200,9 @@ class _Writer:
             return [f"```\n{text}\n```"] if text.strip() else []
         if tag == "blockquote":
             inner = self.blocks(el)
-            return ["\n".join("> " + line for b in inner for line in b.split("\n"))] if inner else []
+            return (
+                ["\n".join("> " + line for b in inner for line in b.split("\n"))] if inner else []
+            )
         if tag == "hr":
             return []
         return self.blocks(el)
@@ -185,8 +250,9 @@ class _Writer:
             cells = [c for c in tr if _tag(c) in ("td", "th")]
             if not rows and cells and all(_tag(c) == "th" for c in cells):
                 header = True
-            rows.append([" ".join(self.blocks(c)).replace("\n", " ").replace("|", "\\|")
-                         for c in cells])  # fmt: skip
+            rows.append(
+                [" ".join(self.blocks(c)).replace("\n", " ").replace("|", "\\|") for c in cells]
+            )
         rows = [r for r in rows if any(r)]
         if not rows:
             return []

@@ -45,7 +45,10 @@ def clean_url(href: str, base: str) -> str | None:
     except ValueError:
         return href
     if parts.query:
-        kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-                if not _TRACKING_PARAMS.match(k)]  # fmt: skip
+        kept = [
+            (k, v)
+            for k, v in parse_qsl(parts.query, keep_blank_values=True)
+            if not _TRACKING_PARAMS.match(k)
+        ]
         parts = parts._replace(query=urlencode(kept, doseq=True))
     return urlunsplit(parts)

@@ -19,8 +19,10 @@ from psycopg.types.json import Jsonb
 from atlas_crawl.diffing import make_diff
 
 # A new text shorter than this share of the current version is taken as a broken
-# extraction (a half-rendered page, a layout change the selectors miss), not a change.
-DEFAULT_MIN_LENGTH_RATIO = 0.5
+# extraction (a half-rendered page, a placeholder, a selector now matching a fragment),
+# not a change, until the next check finds the very same text again: a policy that
+# really was cut down is then recorded, one check late, and never lost.
+DEFAULT_MIN_LENGTH_RATIO = 0.25
 
 _compressor = zstandard.ZstdCompressor(level=9)
 
@@ -121,9 +123,13 @@ def _store_captures(conn: psycopg.Connection, pages: list[Page]) -> None:
 
 
 def _insert_check(
-    conn: psycopg.Connection, document_id: int, rec: CheckRecord, outcome: str,
-    reason: str | None, detail: str | None,
-) -> int:  # fmt: skip
+    conn: psycopg.Connection,
+    document_id: int,
+    rec: CheckRecord,
+    outcome: str,
+    reason: str | None,
+    detail: str | None,
+) -> int:
     first = rec.pages[0] if rec.pages else Page(rec.url)
     row = conn.execute(
         """INSERT INTO checks (document_id, checked_at, captured_at, outcome, failure_reason,
@@ -132,13 +138,22 @@ def _insert_check(
            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
            RETURNING check_id""",
         (
-            document_id, rec.checked_at, rec.captured_at, outcome, reason, detail,
-            first.requested_url, first.final_url, first.http_status,
+            document_id,
+            rec.checked_at,
+            rec.captured_at,
+            outcome,
+            reason,
+            detail,
+            first.requested_url,
+            first.final_url,
+            first.http_status,
             Jsonb(first.headers) if first.headers else None,
-            rec.fetcher, rec.user_agent, rec.raw_sha256,
+            rec.fetcher,
+            rec.user_agent,
+            rec.raw_sha256,
             rec.text_sha256 if outcome != "failed" or reason == "too short" else None,
             rec.crawl_id,
-        ),  # fmt: skip
+        ),
     ).fetchone()
     assert row is not None
     check_id = int(row[0])
@@ -148,9 +163,14 @@ def _insert_check(
                    http_status, response_headers, raw_sha256)
                VALUES (%s, %s, %s, %s, %s, %s, %s)""",
             (
-                check_id, position, page.requested_url, page.final_url, page.http_status,
-                Jsonb(page.headers) if page.headers else None, page.raw_sha256,
-            ),  # fmt: skip
+                check_id,
+                position,
+                page.requested_url,
+                page.final_url,
+                page.http_status,
+                Jsonb(page.headers) if page.headers else None,
+                page.raw_sha256,
+            ),
         )
     return check_id
 
@@ -165,12 +185,30 @@ def _new_version(
                last_seen_at, check_id, raw_sha256, extractor_version, declaration)
            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING version_id""",
         (
-            document_id, number, rec.text, rec.text_sha256, rec.captured_at, rec.captured_at,
-            check_id, primary, rec.extractor_version, Jsonb(rec.declaration),
-        ),  # fmt: skip
+            document_id,
+            number,
+            rec.text,
+            rec.text_sha256,
+            rec.captured_at,
+            rec.captured_at,
+            check_id,
+            primary,
+            rec.extractor_version,
+            Jsonb(rec.declaration),
+        ),
     ).fetchone()
     assert row is not None
     return int(row[0])
+
+
+def _seen_short_before(conn: psycopg.Connection, document_id: int, text_sha256: str | None) -> bool:
+    """Whether the previous check found this same too-short text (so it is real)."""
+    row = conn.execute(
+        """SELECT failure_reason, text_sha256 FROM checks WHERE document_id = %s
+           ORDER BY check_id DESC LIMIT 1""",
+        (document_id,),
+    ).fetchone()
+    return row is not None and row[0] == "too short" and row[1] == text_sha256
 
 
 def record_check(
@@ -200,8 +238,9 @@ def record_check(
         if latest is None:
             check_id = _insert_check(conn, document_id, rec, "first", None, None)
             version_id = _new_version(conn, document_id, 1, rec, check_id)
-            conn.execute("UPDATE checks SET version_id = %s WHERE check_id = %s",
-                         (version_id, check_id))  # fmt: skip
+            conn.execute(
+                "UPDATE checks SET version_id = %s WHERE check_id = %s", (version_id, check_id)
+            )
             return CheckResult(check_id, "first", version_id, 1)
 
         old_id, old_number, old_hash, old_text = latest
@@ -212,12 +251,15 @@ def record_check(
                    WHERE version_id = %s""",
                 (rec.captured_at, old_id),
             )
-            conn.execute("UPDATE checks SET version_id = %s WHERE check_id = %s",
-                         (old_id, check_id))  # fmt: skip
+            conn.execute(
+                "UPDATE checks SET version_id = %s WHERE check_id = %s", (old_id, check_id)
+            )
             return CheckResult(check_id, "unchanged", old_id, old_number)
 
         assert rec.text is not None
-        if len(rec.text) < min_length_ratio * len(old_text):
+        if len(rec.text) < min_length_ratio * len(old_text) and not _seen_short_before(
+            conn, document_id, rec.text_sha256
+        ):
             detail = (
                 f"extracted {len(rec.text)} characters, the current version has "
                 f"{len(old_text)} (under {min_length_ratio:.0%})"
@@ -227,17 +269,24 @@ def record_check(
 
         check_id = _insert_check(conn, document_id, rec, "changed", None, None)
         version_id = _new_version(conn, document_id, old_number + 1, rec, check_id)
-        conn.execute("UPDATE checks SET version_id = %s WHERE check_id = %s",
-                     (version_id, check_id))  # fmt: skip
+        conn.execute(
+            "UPDATE checks SET version_id = %s WHERE check_id = %s", (version_id, check_id)
+        )
         diff = make_diff(old_text, rec.text)
         row = conn.execute(
             """INSERT INTO changes (document_id, from_version_id, to_version_id, check_id,
                    detected_at, chars_added, chars_removed, diff)
                VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING change_id""",
             (
-                document_id, old_id, version_id, check_id, rec.captured_at,
-                diff.chars_added, diff.chars_removed, diff.patch,
-            ),  # fmt: skip
+                document_id,
+                old_id,
+                version_id,
+                check_id,
+                rec.captured_at,
+                diff.chars_added,
+                diff.chars_removed,
+                diff.patch,
+            ),
         ).fetchone()
         assert row is not None
         return CheckResult(check_id, "changed", version_id, old_number + 1, int(row[0]))

@@ -1,0 +1,278 @@
+"""Replay a labelled corpus (``shared/corpus`` format) through ``scrapy crawl declarations``.
+
+Each round serves the next capture of every document from 127.0.0.1, with the capture's
+own time as ``Memento-Datetime`` (so the declaration history in force then applies),
+and runs one real crawl. The checks recorded are then scored against the labels.
+
+    python bench/replay.py [CORPUS_DIR]      # default ../shared/corpus/demo
+
+Uses ATLAS_DATABASE_URL when set (the database is emptied first!), else a fresh
+database on the local server or the embedded one.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, unquote
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class Sample:
+    service: str
+    terms_type: str
+    index: int
+    label: str
+    captured_at: datetime
+    file: Path
+    reference: Path
+
+
+@dataclass
+class ReplayResult:
+    samples: list[Sample]
+    outcomes: dict[tuple[str, str, int], tuple[str, str | None]]  # -> (outcome, reason)
+    seconds: float
+    rounds: int
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def score(self, excluded: set[tuple[str, str, int]] = frozenset()) -> dict[str, Any]:  # type: ignore[assignment]
+        by_label: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        for s in self.samples:
+            key = (s.service, s.terms_type, s.index)
+            if key in excluded:
+                continue
+            by_label[s.label][self.outcomes[key][0]] += 1
+        change, same = by_label["change"], by_label["same"]
+        found = change["changed"]
+        false = same["changed"]
+        failed = sum(v["failed"] for v in by_label.values())
+        flagged = sum(v["changed"] for k, v in by_label.items() if k in ("change", "same"))
+        return {
+            "changes": sum(change.values()),
+            "changes_found": found,
+            "recall": found / max(1, sum(change.values())),
+            "same": sum(same.values()),
+            "false_changes": false,
+            "false_change_rate": false / max(1, sum(same.values())),
+            "precision": found / max(1, flagged),
+            "failed_checks": failed,
+            "by_label": {k: dict(v) for k, v in by_label.items()},
+        }
+
+
+def load_samples(corpus: Path) -> list[Sample]:
+    samples = []
+    for line in (corpus / "manifest.jsonl").read_text().splitlines():
+        row = json.loads(line)
+        samples.append(
+            Sample(
+                row["service"],
+                row["terms_type"],
+                row["index"],
+                row["label"],
+                datetime.fromisoformat(row["captured_at"]),
+                corpus / row["file"],
+                corpus / row["reference_version"],
+            )
+        )
+    return samples
+
+
+def _path(service: str, terms_type: str) -> str:
+    return f"/{quote(service)}/{quote(terms_type)}"
+
+
+class _Replayer:
+    def __init__(self) -> None:
+        self.pages: dict[str, tuple[bytes, str]] = {}
+        replayer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                page = replayer.pages.get(unquote(self.path.split("?")[0]))
+                if page is None:
+                    self.send_error(404)
+                    return
+                body, memento = page
+                self.send_response(200)
+                pdf = body[:5] == b"%PDF-"
+                self.send_header("Content-Type", "application/pdf" if pdf else "text/html")
+                self.send_header("Memento-Datetime", memento)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+
+def _localize(declarations: Path, out: Path, base: str, keep: set[tuple[str, str]]) -> None:
+    """Copy the declarations for the documents in ``keep``, fetching from the replayer."""
+    out.mkdir(parents=True, exist_ok=True)
+    for file in declarations.glob("*.json"):
+        if file.name.endswith(".history.json"):
+            continue
+        data = json.loads(file.read_text())
+        service = data["name"]
+        terms = {}
+        for terms_type, decl in data["terms"].items():
+            if (service, terms_type) not in keep:
+                continue
+            decl = dict(decl)
+            decl.pop("combine", None)
+            decl["fetch"] = base + _path(service, terms_type)
+            terms[terms_type] = decl
+        if not terms:
+            continue
+        (out / file.name).write_text(json.dumps({"name": service, "terms": terms}))
+        history = file.with_name(file.name[:-5] + ".history.json")
+        if history.exists():
+            old = json.loads(history.read_text())
+            for terms_type, entries in old.items():
+                for entry in entries:
+                    entry.pop("combine", None)
+                    entry["fetch"] = base + _path(service, terms_type)
+            (out / history.name).write_text(json.dumps(old))
+
+
+def _fresh_database() -> str:
+    url = os.environ.get("ATLAS_DATABASE_URL")
+    if url:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+        return url
+    sys.path.insert(0, str(ROOT))
+    from atlas_crawl.storage.database import embedded_url
+
+    try:
+        admin = "postgresql://postgres@127.0.0.1:5432/postgres"
+        psycopg.connect(admin, connect_timeout=3).close()
+    except psycopg.OperationalError:
+        admin = embedded_url("postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute("DROP DATABASE IF EXISTS atlas_replay WITH (FORCE)")
+        conn.execute("CREATE DATABASE atlas_replay")
+    return psycopg.conninfo.make_conninfo(admin, dbname="atlas_replay")
+
+
+def replay(corpus: Path, db_url: str, workdir: Path, log: Any = None) -> ReplayResult:
+    samples = load_samples(corpus)
+    per_doc: dict[tuple[str, str], list[Sample]] = defaultdict(list)
+    for s in samples:
+        per_doc[(s.service, s.terms_type)].append(s)
+    rounds = max(len(v) for v in per_doc.values())
+    replayer = _Replayer()
+    env = {**os.environ, "ATLAS_DATABASE_URL": db_url, "ATLAS_ROBOTSTXT_OBEY": "0"}
+    started = time.perf_counter()
+    order: dict[tuple[str, str], list[Sample]] = defaultdict(list)
+    try:
+        for k in range(rounds):
+            present = {doc: items[k] for doc, items in per_doc.items() if k < len(items)}
+            for (service, terms_type), s in present.items():
+                replayer.pages[unquote(_path(service, terms_type))] = (
+                    gzip.decompress(s.file.read_bytes()),
+                    format_datetime(s.captured_at, True),
+                )
+                order[(service, terms_type)].append(s)
+            folder = workdir / f"round-{k:03d}"
+            _localize(corpus / "declarations", folder, replayer.base(), set(present))
+            proc = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "scrapy",
+                    "crawl",
+                    "declarations",
+                    "-a",
+                    f"path={folder}",
+                    "-s",
+                    "LOG_LEVEL=WARNING",
+                    # A capture that is a meta-refresh page would send the crawler to the
+                    # live site: a replay reads the capture as it is.
+                    "-s",
+                    "METAREFRESH_ENABLED=0",
+                ],
+                cwd=ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+            )
+            if proc.returncode != 0:
+                raise RuntimeError(f"round {k} failed:\n{proc.stdout}\n{proc.stderr}")
+            if log:
+                log(f"round {k + 1}/{rounds}: {len(present)} documents")
+    finally:
+        replayer.server.shutdown()
+    seconds = time.perf_counter() - started
+    outcomes: dict[tuple[str, str, int], tuple[str, str | None]] = {}
+    with psycopg.connect(db_url) as conn:
+        rows = conn.execute(
+            """SELECT platform, document_type, outcome, failure_reason FROM document_checks
+               ORDER BY check_id"""
+        ).fetchall()
+    seen: dict[tuple[str, str], int] = defaultdict(int)
+    for platform, doc_type, outcome, reason in rows:
+        s = order[(platform, doc_type)][seen[(platform, doc_type)]]
+        seen[(platform, doc_type)] += 1
+        outcomes[(s.service, s.terms_type, s.index)] = (outcome, reason)
+    return ReplayResult(samples, outcomes, seconds, rounds)
+
+
+def main() -> int:
+    corpus = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT.parent / "shared/corpus/demo"
+    db_url = _fresh_database()
+    with tempfile.TemporaryDirectory(prefix="atlas-replay-") as tmp:
+        result = replay(corpus, db_url, Path(tmp), log=lambda m: print(m, file=sys.stderr))
+    score = result.score()
+    print(
+        json.dumps(
+            {**score, "seconds": round(result.seconds, 1), "rounds": result.rounds}, indent=2
+        )
+    )
+    failures: dict[str, int] = defaultdict(int)
+    for outcome, reason in result.outcomes.values():
+        if outcome == "failed":
+            failures[reason or ""] += 1
+    print("failed checks by reason:", dict(failures))
+    for s in result.samples:
+        outcome, reason = result.outcomes[(s.service, s.terms_type, s.index)]
+        if (s.label, outcome) in (
+            ("change", "unchanged"),
+            ("change", "failed"),
+            ("same", "changed"),
+            ("same", "failed"),
+        ):
+            print(
+                f"  {s.label:6} -> {outcome:9} {s.service} / {s.terms_type} #{s.index} "
+                f"{reason or ''}"
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

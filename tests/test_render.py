@@ -1,0 +1,70 @@
+"""Rendering through scrapy-playwright with a real headless Chromium."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from atlas_crawl.settings import chromium_path
+from tests.conftest import CrawlRunner, Site, write_declarations
+
+pytestmark = pytest.mark.browser
+
+# The policy text exists only once the page's script has run.
+JS_PAGE = """<html><head><title>Terms</title></head><body>
+<main id="app">Loading…</main>
+<img src="/pixel.png">
+<script>
+document.getElementById('app').innerHTML =
+  '<h1>Terms of Service</h1><p>By using the service you agree to these terms.</p>' +
+  '<ul><li>Be kind.</li><li>No spam.</li></ul>';
+</script></body></html>"""
+
+
+@pytest.fixture
+def chromium() -> str:
+    path = chromium_path()
+    if path is None or not os.path.exists(path):
+        if os.environ.get("CI"):
+            pytest.fail("Chromium is required in CI (apt-get install chromium)")
+        pytest.skip("no Chromium found: install Debian's chromium or set ATLAS_CHROMIUM_PATH")
+    return path
+
+
+def test_javascript_pages_are_rendered_in_chromium(
+    chromium: str, crawl: CrawlRunner, site: Site, tmp_path: Path, db_url: str
+) -> None:
+    url = site.serve("/terms", JS_PAGE)
+    site.serve("/pixel.png", b"\x89PNG\r\n", Content_Type="image/png")
+    plain = site.serve("/plain", "<html><body><main><p>Plain HTTP page.</p></main></body>")
+    decl = write_declarations(
+        tmp_path / "d",
+        "Example",
+        {
+            "Terms of Service": {"fetch": url, "select": "main", "executeClientScripts": True},
+            "Privacy Policy": {"fetch": plain, "select": "main"},
+        },
+    )
+    result = crawl("declarations", path=decl, env={"ATLAS_CHROMIUM_PATH": chromium})
+    assert result.returncode == 0, result.output
+    with psycopg.connect(db_url) as conn:
+        rows = dict(
+            conn.execute(
+                "SELECT document_type, fetcher FROM document_checks WHERE outcome = 'first'"
+            ).fetchall()
+        )
+        text = conn.execute(
+            """SELECT t.text FROM document_versions v JOIN versions t USING (version_id)
+               WHERE v.document_type = 'Terms of Service'"""
+        ).fetchone()
+    assert rows["Privacy Policy"] == "http"
+    assert rows["Terms of Service"].startswith("browser chromium 1")
+    assert text == (
+        "# Terms of Service\n\nBy using the service you agree to these terms.\n\n"
+        "- Be kind.\n- No spam.\n",
+    )
+    # Images are never downloaded by the browser.
+    assert "/pixel.png" not in site.hits

@@ -113,10 +113,19 @@ class TrackedDocument:
 
     def rules_at(self, captured_at: datetime) -> Rules:
         """The rules in force for a capture taken at ``captured_at``."""
-        for rules in sorted(self.history, key=lambda r: r.valid_until or datetime.max):
-            if rules.valid_until is not None and captured_at < rules.valid_until:
-                return rules
-        return self.rules
+        return self.rules_from(captured_at)[0]
+
+    def rules_from(self, captured_at: datetime) -> list[Rules]:
+        """The rules in force at ``captured_at``, then every later set, newest last.
+
+        A page redesigned a little before its declaration was updated is read by the
+        next rules; ``validUntil`` is when the fix was made, not when the page changed.
+        """
+        dated = sorted(
+            (r for r in self.history if r.valid_until is not None),
+            key=lambda r: r.valid_until or datetime.max,
+        )
+        return [r for r in dated if captured_at < (r.valid_until or datetime.max)] + [self.rules]
 
 
 @dataclass(frozen=True)

@@ -231,9 +231,13 @@ def replay(corpus: Path, db_url: str, workdir: Path, log: Any = None) -> ReplayR
     seconds = time.perf_counter() - started
     outcomes: dict[tuple[str, str, int], tuple[str, str | None]] = {}
     with psycopg.connect(db_url) as conn:
+        # A technical change (new rules, same page) is scored apart from content changes.
         rows = conn.execute(
-            """SELECT platform, document_type, outcome, failure_reason FROM document_checks
-               ORDER BY check_id"""
+            """SELECT k.platform, k.document_type,
+                      CASE WHEN c.kind = 'technical' THEN 'technical' ELSE k.outcome END,
+                      k.failure_reason
+               FROM document_checks k LEFT JOIN document_changes c USING (check_id)
+               ORDER BY k.check_id"""
         ).fetchall()
     seen: dict[tuple[str, str], int] = defaultdict(int)
     for platform, doc_type, outcome, reason in rows:

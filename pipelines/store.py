@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -17,7 +18,8 @@ import psycopg
 from itemadapter import ItemAdapter
 from scrapy.crawler import Crawler
 
-from atlas_crawl.extraction import EXTRACTOR_VERSION
+from atlas_crawl.declarations import parse_ota_rules
+from atlas_crawl.extraction import EXTRACTOR_VERSION, extract_document
 from atlas_crawl.items import PolicyCheck
 from atlas_crawl.rules_json import rules_to_json
 from atlas_crawl.storage.database import DatabaseUnavailable, connect
@@ -30,6 +32,11 @@ from atlas_crawl.storage.recorder import (
 )
 
 log = logging.getLogger(__name__)
+
+
+def reextract_with(pages: Sequence[tuple[bytes, str]], declaration: dict[str, Any]) -> str:
+    """Stored pages read with a stored declaration (for technical-change detection)."""
+    return extract_document(pages, parse_ota_rules(declaration, "stored declaration"))
 
 
 class StorePipeline:
@@ -83,7 +90,7 @@ class StorePipeline:
             crawl_id=check.crawl_id,
             extractor_version=EXTRACTOR_VERSION,
         )
-        return record_check(self.conn, record, self.min_length_ratio)
+        return record_check(self.conn, record, self.min_length_ratio, reextract_with)
 
     async def process_item(self, item: PolicyCheck, spider: Any = None) -> PolicyCheck:
         check: PolicyCheck = ItemAdapter(item).item
@@ -99,8 +106,9 @@ class StorePipeline:
             )
         elif result.outcome == "changed":
             log.info(
-                "%s: CHANGED -> version %s (change %s)",
+                "%s: CHANGED (%s) -> version %s (change %s)",
                 name,
+                result.change_kind,
                 result.version_number,
                 result.change_id,
             )

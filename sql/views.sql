@@ -31,7 +31,8 @@ SELECT c.change_id,
        c.chars_removed,
        c.diff,
        d.document_id,
-       c.check_id
+       c.check_id,
+       c.kind
 FROM changes c
 JOIN documents d USING (document_id)
 JOIN platforms p USING (platform_id);

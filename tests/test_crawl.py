@@ -267,3 +267,44 @@ def test_a_platform_spider_crawls_real_markup(site: Site, tmp_path: Path, db_url
         assert row == ("GitHub", "first")
         text = conn.execute("SELECT text FROM versions").fetchone()
         assert text is not None and "GitHub Privacy Statement" in text[0]
+
+
+def test_new_declaration_rules_on_an_unchanged_page_make_a_technical_change(
+    crawl: CrawlRunner, site: Site, tmp_path: Path, db_url: str
+) -> None:
+    page = """<html><body><main><div class=ad>Sponsored</div><article><h1>Terms</h1>
+    <p>You agree to be nice.</p></article></main></body></html>"""
+    url = site.serve("/t", page)
+    decl = write_declarations(
+        tmp_path / "d", "Example", {"Terms of Service": {"fetch": url, "select": "main"}}
+    )
+    crawl("declarations", path=decl)
+    # The declaration is fixed to leave the ad out: the page did not change.
+    write_declarations(decl, "Example", {"Terms of Service": {"fetch": url, "select": "article"}})
+    crawl("declarations", path=decl)
+    # Then the page really changes.
+    site.serve("/t", page.replace("be nice", "be very nice"))
+    crawl("declarations", path=decl)
+    with psycopg.connect(db_url) as conn:
+        kinds = conn.execute("SELECT kind FROM document_changes ORDER BY change_id").fetchall()
+    assert kinds == [("technical",), ("content",)]
+
+
+def test_an_old_capture_in_a_new_layout_is_read_with_the_next_rules(
+    crawl: CrawlRunner, site: Site, tmp_path: Path, db_url: str
+) -> None:
+    """validUntil marks when a declaration was fixed, which can be after the redesign."""
+    page = "<html><body><div class=new><p>Redesigned page text.</p></div></body></html>"
+    url = site.serve("/p", page, Memento_Datetime="Tue, 05 Mar 2024 10:00:00 GMT")
+    decl = write_declarations(
+        tmp_path / "d",
+        "Example",
+        {"Privacy Policy": {"fetch": url, "select": ".new"}},
+        {"Privacy Policy": [{"fetch": url, "select": ".old", "validUntil": "2024-04-01T00:00Z"}]},
+    )
+    assert crawl("declarations", path=decl).returncode == 0
+    with psycopg.connect(db_url) as conn:
+        row = conn.execute("SELECT outcome FROM document_checks").fetchone()
+        declaration = conn.execute("SELECT declaration->'select' FROM versions").fetchone()
+    assert row == ("first",)
+    assert declaration == ([".new"],)

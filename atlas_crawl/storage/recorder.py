@@ -8,6 +8,7 @@ make two versions of the same text; a failure part-way leaves nothing half-writt
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -25,6 +26,10 @@ from atlas_crawl.diffing import make_diff
 DEFAULT_MIN_LENGTH_RATIO = 0.25
 
 _compressor = zstandard.ZstdCompressor(level=9)
+
+# Re-extracts stored pages ``(body, content_type)`` with a stored declaration; used to
+# tell a technical change (new rules, same page) from a content change.
+Reextract = Callable[[Sequence[tuple[bytes, str]], dict[str, Any]], str]
 
 
 def sha256_hex(data: bytes | str) -> str:
@@ -87,6 +92,7 @@ class CheckResult:
     version_number: int | None = None
     change_id: int | None = None
     failure_reason: str | None = None
+    change_kind: str | None = None
 
 
 def _document_id(conn: psycopg.Connection, rec: CheckRecord) -> int:
@@ -211,12 +217,57 @@ def _seen_short_before(conn: psycopg.Connection, document_id: int, text_sha256: 
     return row is not None and row[0] == "too short" and row[1] == text_sha256
 
 
+def _version_pages(conn: psycopg.Connection, version_id: int) -> list[tuple[bytes, str]]:
+    rows = conn.execute(
+        """SELECT c.body, c.compression, c.content_type
+           FROM versions v JOIN check_pages p ON p.check_id = v.check_id
+           JOIN captures c ON c.raw_sha256 = p.raw_sha256
+           WHERE v.version_id = %s ORDER BY p.position""",
+        (version_id,),
+    ).fetchall()
+    return [
+        (decompress(body, compression), content_type) for body, compression, content_type in rows
+    ]
+
+
+def decompress(body: bytes, compression: str) -> bytes:
+    if compression == "zstd":
+        return zstandard.ZstdDecompressor().decompress(body)
+    return bytes(body)
+
+
+def _change_kind(
+    conn: psycopg.Connection,
+    old_version_id: int,
+    old_declaration: dict[str, Any],
+    rec: CheckRecord,
+    reextract: Reextract | None,
+) -> str:
+    """'technical' when the old capture, read with the new rules, gives the new text."""
+    if reextract is None or old_declaration == rec.declaration:
+        return "content"
+    pages = _version_pages(conn, old_version_id)
+    if not pages:
+        return "content"
+    try:
+        again = reextract(pages, rec.declaration)
+    except Exception:  # the old page may not fit the new rules at all: a content change
+        return "content"
+    return "technical" if again == rec.text else "content"
+
+
 def record_check(
     conn: psycopg.Connection,
     rec: CheckRecord,
     min_length_ratio: float = DEFAULT_MIN_LENGTH_RATIO,
+    reextract: Reextract | None = None,
 ) -> CheckResult:
-    """Write one check and what follows from it, in one transaction."""
+    """Write one check and what follows from it, in one transaction.
+
+    ``reextract``, when given, classifies a change that comes with new declaration
+    rules: if the previous capture read with the new rules gives the new text, only
+    the extraction changed and the change is recorded as ``technical``.
+    """
     if rec.text is None and rec.failure_reason is None:
         raise ValueError("a check needs either a text or a failure reason")
     if rec.text is not None and not rec.text.strip():
@@ -231,7 +282,7 @@ def record_check(
             return CheckResult(check_id, "failed", failure_reason=rec.failure_reason)
 
         latest = conn.execute(
-            """SELECT version_id, version_number, text_sha256, text FROM versions
+            """SELECT version_id, version_number, text_sha256, text, declaration FROM versions
                WHERE document_id = %s ORDER BY version_number DESC LIMIT 1""",
             (document_id,),
         ).fetchone()
@@ -243,7 +294,7 @@ def record_check(
             )
             return CheckResult(check_id, "first", version_id, 1)
 
-        old_id, old_number, old_hash, old_text = latest
+        old_id, old_number, old_hash, old_text, old_declaration = latest
         if old_hash == rec.text_sha256:
             check_id = _insert_check(conn, document_id, rec, "unchanged", None, None)
             conn.execute(
@@ -273,10 +324,11 @@ def record_check(
             "UPDATE checks SET version_id = %s WHERE check_id = %s", (version_id, check_id)
         )
         diff = make_diff(old_text, rec.text)
+        kind = _change_kind(conn, old_id, old_declaration, rec, reextract)
         row = conn.execute(
             """INSERT INTO changes (document_id, from_version_id, to_version_id, check_id,
-                   detected_at, chars_added, chars_removed, diff)
-               VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING change_id""",
+                   detected_at, chars_added, chars_removed, diff, kind)
+               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING change_id""",
             (
                 document_id,
                 old_id,
@@ -286,7 +338,10 @@ def record_check(
                 diff.chars_added,
                 diff.chars_removed,
                 diff.patch,
+                kind,
             ),
         ).fetchone()
         assert row is not None
-        return CheckResult(check_id, "changed", version_id, old_number + 1, int(row[0]))
+        return CheckResult(
+            check_id, "changed", version_id, old_number + 1, int(row[0]), change_kind=kind
+        )

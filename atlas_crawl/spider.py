@@ -84,8 +84,6 @@ def _memento_time(response: Response) -> datetime | None:
 class TrackingSpider(scrapy.Spider):
     """Checks every document of ``tracked_documents()``; one item per document."""
 
-    custom_settings: ClassVar[dict[str, Any]] = {}
-
     def tracked_documents(self) -> list[TrackedDocument]:
         raise NotImplementedError
 
@@ -153,7 +151,7 @@ class TrackingSpider(scrapy.Spider):
             http_status=response.status,
             headers=headers,
             body=response.body,
-            content_type=response.headers.get(b"Content-Type", b"").decode("latin-1"),
+            content_type=(response.headers.get(b"Content-Type") or b"").decode("latin-1"),
         )
         check.pages.append(page)
         if position == 0:

@@ -20,3 +20,10 @@ def test_ruff_check_and_format() -> None:
         text=True,
     )
     assert fmt.returncode == 0, fmt.stdout
+
+
+def test_mypy_on_the_library() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout

@@ -37,7 +37,9 @@ def upgrade(conn: psycopg.Connection) -> list[str]:
                    sha256     text NOT NULL,
                    applied_at timestamptz NOT NULL DEFAULT now())"""
         )
-        done = dict(conn.execute("SELECT name, sha256 FROM schema_migrations").fetchall())
+        done: dict[str, str] = dict(
+            conn.execute("SELECT name, sha256 FROM schema_migrations").fetchall()
+        )
         for path in migration_files():
             text = path.read_text(encoding="utf-8")
             digest = hashlib.sha256(text.encode()).hexdigest()

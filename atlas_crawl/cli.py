@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from atlas_crawl.storage.database import DatabaseUnavailable, connect
@@ -172,6 +173,106 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_verify(args: argparse.Namespace) -> int:
+    import time
+
+    from atlas_crawl.evidence.verify import verify
+    from atlas_crawl.storage.database import evidence_dir
+
+    started = time.perf_counter()
+    with connect() as conn:
+        report = verify(conn, Path(args.evidence_dir) if args.evidence_dir else evidence_dir())
+    seconds = time.perf_counter() - started
+    checked = ", ".join(f"{n} {k}" for k, n in report.counts.items())
+    for mismatch in report.mismatches:
+        print(f"MISMATCH {mismatch}")
+    verdict = f"{len(report.mismatches)} mismatches" if report.mismatches else "all hashes match"
+    print(f"verified {checked} in {seconds:.2f}s: {verdict}")
+    return 1 if report.mismatches else 0
+
+
+def cmd_warc(args: argparse.Namespace) -> int:
+    from atlas_crawl.evidence.bundle import NotFound, write_checks_warc
+
+    out = Path(args.out or f"atlas-checks-{'-'.join(map(str, args.check_ids))}.warc.gz")
+    try:
+        with connect() as conn, out.open("wb") as fh:
+            pages = write_checks_warc(conn, args.check_ids, fh)
+    except NotFound as exc:
+        out.unlink(missing_ok=True)
+        raise UsageError(str(exc)) from None
+    print(f"wrote {pages} captured page(s) to {out}")
+    return 0
+
+
+def cmd_cite(args: argparse.Namespace) -> int:
+    import json
+
+    from atlas_crawl.evidence.citation import NotFound, citation, citation_text
+
+    try:
+        with connect() as conn:
+            found = citation(conn, args.record)
+    except (NotFound, ValueError) as exc:
+        raise UsageError(str(exc)) from None
+    print(json.dumps(found, indent=2) if args.json else citation_text(found))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from atlas_crawl.evidence.bundle import NotFound, export_change
+    from atlas_crawl.evidence.citation import parse_record_id
+
+    try:
+        kind, number = parse_record_id(args.change)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if kind != "change" and not args.change.strip().isdigit():
+        raise UsageError(f"{args.change} is not a change (like AC-C-000003 or 3)")
+    out = Path(args.out or f"atlas-change-{number}.zip")
+    try:
+        with connect() as conn:
+            manifest = export_change(conn, number, out)
+    except NotFound as exc:
+        raise UsageError(str(exc)) from None
+    print(f"wrote {out}: {len(manifest['files'])} files, manifest.json and MANIFEST.txt")
+    return 0
+
+
+def cmd_archive(args: argparse.Namespace) -> int:
+    from atlas_crawl.evidence.wayback import ArchiveError, WaybackClient, WaybackSettings
+
+    try:
+        settings = WaybackSettings.from_env()
+    except ArchiveError as exc:
+        raise UsageError(str(exc)) from None
+    if settings is None:
+        raise UsageError("archiving is off: set ATLAS_WAYBACK_ENABLED=1 and the keys")
+    client = WaybackClient(settings)
+    with connect(autocommit=True) as conn:
+        rows = conn.execute(
+            """SELECT v.version_id, d.url FROM versions v JOIN documents d USING (document_id)
+               WHERE v.archive_status IN ('pending', 'failed') ORDER BY v.version_id"""
+        ).fetchall()
+        for version_id, url in rows:
+            try:
+                archived = client.save(url)
+                conn.execute(
+                    """UPDATE versions SET archive_status = 'archived', archive_url = %s,
+                           archive_detail = NULL WHERE version_id = %s""",
+                    (archived, version_id),
+                )
+                print(f"version {version_id}: {archived}")
+            except ArchiveError as exc:
+                conn.execute(
+                    "UPDATE versions SET archive_status = 'failed', archive_detail = %s"
+                    " WHERE version_id = %s",
+                    (str(exc), version_id),
+                )
+                print(f"version {version_id}: failed: {exc}")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from atlas_crawl.demo import run_demo
 
@@ -212,6 +313,28 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("version_id", type=int)
     show.add_argument("--text-only", action="store_true", help="only the text, no header")
     show.set_defaults(func=cmd_show)
+
+    verify = sub.add_parser("verify", help="recompute every stored hash and chain")
+    verify.add_argument("--evidence-dir", help="WARC folder (default: ATLAS_EVIDENCE_DIR)")
+    verify.set_defaults(func=cmd_verify)
+
+    warc = sub.add_parser("warc", help="write stored captures of checks as WARC")
+    warc.add_argument("check_ids", type=int, nargs="+")
+    warc.add_argument("--out", help="output file (.warc.gz)")
+    warc.set_defaults(func=cmd_warc)
+
+    cite = sub.add_parser("cite", help="a citation of a version or change")
+    cite.add_argument("record", help="AC-V-000012 (version), AC-C-000003 (change), or a version id")
+    cite.add_argument("--json", action="store_true")
+    cite.set_defaults(func=cmd_cite)
+
+    export = sub.add_parser("export", help="a change's evidence bundle (zip)")
+    export.add_argument("change", help="AC-C-000003 or a change id")
+    export.add_argument("--out", help="output file (.zip)")
+    export.set_defaults(func=cmd_export)
+
+    archive = sub.add_parser("archive", help="submit versions still to archive (Wayback)")
+    archive.set_defaults(func=cmd_archive)
 
     demo = sub.add_parser("demo", help="offline demo: two crawls of a local sample policy")
     demo.add_argument("--color", choices=["auto", "always", "never"], default="auto")

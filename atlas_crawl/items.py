@@ -18,6 +18,7 @@ class PolicyCheck:
     user_agent: str | None
     pages: list[Page] = field(default_factory=list)
     crawl_id: str | None = None
+    verifying: bool = False  # a second fetch to confirm a candidate change
     # Set by the extraction pipeline, or by the spider when fetching failed.
     rules: Rules | None = None
     text: str | None = None

@@ -73,3 +73,14 @@ ATLAS_RENDER_WAIT_UNTIL = os.environ.get("ATLAS_RENDER_WAIT_UNTIL", "load")
 
 # A new text under this share of the current version's length is a failed check.
 ATLAS_MIN_LENGTH_RATIO = float(os.environ.get("ATLAS_MIN_LENGTH_RATIO", "0.25"))
+
+# A new text is fetched again before it is recorded as a change; after this many
+# seconds once the first pass of the crawl is over.
+ATLAS_VERIFY_CHANGES = os.environ.get("ATLAS_VERIFY_CHANGES", "1") not in ("0", "false", "no")
+ATLAS_VERIFY_DELAY = float(os.environ.get("ATLAS_VERIFY_DELAY", "0"))
+# WARC files of the checks that make, propose or confirm a version.
+ATLAS_EVIDENCE_DIR = os.environ.get("ATLAS_EVIDENCE_DIR", "")
+ATLAS_WARC_MAX_BYTES = int(os.environ.get("ATLAS_WARC_MAX_BYTES", str(100 << 20)))
+ATLAS_SCREENSHOTS = os.environ.get("ATLAS_SCREENSHOTS", "1") not in ("0", "false", "no")
+# Seconds the end of a crawl waits for Wayback Machine submissions still running.
+ATLAS_ARCHIVE_WAIT = float(os.environ.get("ATLAS_ARCHIVE_WAIT", "60"))

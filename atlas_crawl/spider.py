@@ -7,6 +7,8 @@ defined so that a wrong declaration fails at load time, naming its file and fiel
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import inspect
 import logging
 import uuid
@@ -17,7 +19,8 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import scrapy
-from scrapy.exceptions import IgnoreRequest
+from scrapy import signals
+from scrapy.exceptions import DontCloseSpider, IgnoreRequest
 from scrapy.http import Response
 from twisted.internet.error import DNSLookupError, TCPTimedOutError, TimeoutError
 from twisted.python.failure import Failure
@@ -70,6 +73,25 @@ def _headers(response: Response) -> dict[str, list[str]]:
     }
 
 
+def _request_headers(request: scrapy.Request | None) -> dict[str, list[str]] | None:
+    if request is None:
+        return None
+    return {
+        k.decode("latin-1"): [v.decode("latin-1") for v in vs] for k, vs in request.headers.items()
+    }
+
+
+def _keep_document_body(holder: dict[str, Any], response: Any) -> None:
+    """Playwright response handler: keep the main document's bytes as served."""
+    request = response.request
+    if (
+        "body" not in holder
+        and request.is_navigation_request()
+        and request.frame.parent_frame is None
+    ):
+        holder["body"] = asyncio.ensure_future(response.body())
+
+
 def _memento_time(response: Response) -> datetime | None:
     """The capture time an archive states for a replayed page (RFC 7089)."""
     value = response.headers.get(b"Memento-Datetime")
@@ -82,25 +104,68 @@ def _memento_time(response: Response) -> datetime | None:
 
 
 class TrackingSpider(scrapy.Spider):
-    """Checks every document of ``tracked_documents()``; one item per document."""
+    """Checks every document of ``tracked_documents()``; one item per document.
+
+    A document whose check found a new text (a ``candidate``) is fetched once more
+    before the crawl ends, ``ATLAS_VERIFY_DELAY`` seconds after the first pass, so the
+    change is confirmed, or not, by a second capture.
+    """
+
+    _to_verify: list[TrackedDocument]
+    _verifying: int
+
+    @classmethod
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> TrackingSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider._to_verify = []
+        spider._verifying = 0
+        crawler.signals.connect(spider._on_idle, signal=signals.spider_idle)
+        return spider
 
     def tracked_documents(self) -> list[TrackedDocument]:
         raise NotImplementedError
+
+    def _new_check(self, document: TrackedDocument, verifying: bool = False) -> PolicyCheck:
+        return PolicyCheck(
+            document=document,
+            checked_at=datetime.now(UTC),
+            captured_at=datetime.now(UTC),
+            fetcher="http",
+            user_agent=self.settings.get("USER_AGENT"),
+            crawl_id=self.crawl_id,
+            verifying=verifying,
+        )
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         self.crawl_id = getattr(self, "crawl_id", None) or uuid.uuid4().hex
         self._filter_warned: set[tuple[str, str]] = set()
         for document in self.tracked_documents():
             self._warn_filters(document)
-            check = PolicyCheck(
-                document=document,
-                checked_at=datetime.now(UTC),
-                captured_at=datetime.now(UTC),
-                fetcher="http",
-                user_agent=self.settings.get("USER_AGENT"),
-                crawl_id=self.crawl_id,
-            )
-            yield self._request(check, 0)
+            yield self._request(self._new_check(document), 0)
+
+    def verify_later(self, document: TrackedDocument) -> None:
+        """Fetch ``document`` again once the first pass is over (called by the store)."""
+        self._to_verify.append(document)
+
+    def _on_idle(self) -> None:
+        if not self._to_verify and not self._verifying:
+            return
+        delay = self.settings.getfloat("ATLAS_VERIFY_DELAY", 0.0)
+        documents, self._to_verify = self._to_verify, []
+        engine = self.crawler.engine
+        for document in documents:
+            request = self._request(self._new_check(document, verifying=True), 0)
+            self._verifying += 1
+            if delay > 0:
+                # The asyncio reactor runs on this loop (scrapy-playwright needs it).
+                asyncio.get_event_loop().call_later(delay, self._send_verification, engine, request)
+            else:
+                self._send_verification(engine, request)
+        raise DontCloseSpider
+
+    def _send_verification(self, engine: Any, request: scrapy.Request) -> None:
+        self._verifying -= 1
+        engine.crawl(request)
 
     def _warn_filters(self, document: TrackedDocument) -> None:
         names = sorted({f for s in document.rules.sources for f in s.filters})
@@ -119,12 +184,17 @@ class TrackingSpider(scrapy.Spider):
         source: Source = check.document.rules.sources[position]
         meta: dict[str, Any] = {"check": check, "position": position}
         if source.render:
+            served: dict[str, Any] = {}
             meta.update(
                 playwright=True,
                 playwright_include_page=True,
                 playwright_page_goto_kwargs={
                     "wait_until": self.settings.get("ATLAS_RENDER_WAIT_UNTIL", "load")
                 },
+                playwright_page_event_handlers={
+                    "response": functools.partial(_keep_document_body, served)
+                },
+                atlas_served=served,
             )
         return scrapy.Request(
             source.url,
@@ -137,22 +207,31 @@ class TrackingSpider(scrapy.Spider):
     async def parse_page(self, response: Response) -> AsyncIterator[Any]:
         check: PolicyCheck = response.meta["check"]
         position: int = response.meta["position"]
+        requested = check.document.rules.sources[position].url
+        page = Page(
+            requested_url=requested,
+            final_url=response.url,
+            http_status=response.status,
+            headers=_headers(response),
+            body=response.body,
+            content_type=(response.headers.get(b"Content-Type") or b"").decode("latin-1"),
+            request_headers=_request_headers(response.request),
+        )
         page_obj = response.meta.get("playwright_page")
         if page_obj is not None:
             browser = page_obj.context.browser
             check.fetcher = f"browser chromium {browser.version if browser else ''}".strip()
             check.user_agent = await page_obj.evaluate("navigator.userAgent")
+            page.rendered = True
+            task = response.meta.get("atlas_served", {}).get("body")
+            if task is not None:
+                try:
+                    page.network_body = await asyncio.wait_for(task, 10)
+                except Exception:  # the served bytes are extra evidence, never required
+                    page.network_body = None
+            if self.settings.getbool("ATLAS_SCREENSHOTS", True):
+                page.screenshot = await page_obj.screenshot(full_page=True, type="png")
             await page_obj.close()
-        requested = check.document.rules.sources[position].url
-        headers = _headers(response)
-        page = Page(
-            requested_url=requested,
-            final_url=response.url,
-            http_status=response.status,
-            headers=headers,
-            body=response.body,
-            content_type=(response.headers.get(b"Content-Type") or b"").decode("latin-1"),
-        )
         check.pages.append(page)
         if position == 0:
             check.checked_at = datetime.now(UTC)

@@ -232,13 +232,16 @@ def replay(corpus: Path, db_url: str, workdir: Path, log: Any = None) -> ReplayR
     outcomes: dict[tuple[str, str, int], tuple[str, str | None]] = {}
     with psycopg.connect(db_url) as conn:
         # A technical change (new rules, same page) is scored apart from content changes.
+        # One sample per document and crawl: its first check (a re-fetch that confirms
+        # a new text belongs to the same sample; the first check carries the outcome).
         rows = conn.execute(
-            """SELECT k.platform, k.document_type,
+            """SELECT DISTINCT ON (k.document_id, k.crawl_id) k.platform, k.document_type,
                       CASE WHEN c.kind = 'technical' THEN 'technical' ELSE k.outcome END,
-                      k.failure_reason
+                      k.failure_reason, k.check_id
                FROM document_checks k LEFT JOIN document_changes c USING (check_id)
-               ORDER BY k.check_id"""
+               ORDER BY k.document_id, k.crawl_id, k.check_id"""
         ).fetchall()
+        rows = [r[:4] for r in sorted(rows, key=lambda r: r[4])]
     seen: dict[tuple[str, str], int] = defaultdict(int)
     for platform, doc_type, outcome, reason in rows:
         s = order[(platform, doc_type)][seen[(platform, doc_type)]]

@@ -3,15 +3,21 @@
 The database is opened (and migrated) when the spider opens, before any fetch: an
 unreachable or misconfigured database stops the run with a message naming it. All
 database work runs on one dedicated thread, so the crawl's event loop never blocks
-on it and the connection is never shared between threads.
+on it and the connection is never shared between threads. A new text is confirmed by
+a second fetch before it becomes a change (``ATLAS_VERIFY_CHANGES``); the checks that
+make, propose or confirm a version are written as WARC records at capture time; a
+recorded change is submitted to the Wayback Machine when that is enabled, on a thread
+of its own, so a slow archive never holds the crawl.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -19,10 +25,12 @@ from itemadapter import ItemAdapter
 from scrapy.crawler import Crawler
 
 from atlas_crawl.declarations import parse_ota_rules
+from atlas_crawl.evidence.warc import WarcPage, WarcRef, WarcStore
+from atlas_crawl.evidence.wayback import ArchiveError, WaybackClient, WaybackSettings
 from atlas_crawl.extraction import EXTRACTOR_VERSION, extract_document
 from atlas_crawl.items import PolicyCheck
 from atlas_crawl.rules_json import rules_to_json
-from atlas_crawl.storage.database import DatabaseUnavailable, connect
+from atlas_crawl.storage.database import DatabaseUnavailable, connect, evidence_dir
 from atlas_crawl.storage.migrate import upgrade
 from atlas_crawl.storage.recorder import (
     DEFAULT_MIN_LENGTH_RATIO,
@@ -39,13 +47,38 @@ def reextract_with(pages: Sequence[tuple[bytes, str]], declaration: dict[str, An
     return extract_document(pages, parse_ota_rules(declaration, "stored declaration"))
 
 
+def warc_pages(rec: CheckRecord) -> list[WarcPage]:
+    return [
+        WarcPage(
+            url=page.final_url or page.requested_url,
+            status=page.http_status or 0,
+            response_headers=page.headers,
+            body=page.body,
+            fetched_at=rec.checked_at,
+            request_headers=page.request_headers,
+            rendered=page.rendered,
+            network_body=page.network_body,
+            screenshot=page.screenshot,
+        )
+        for page in rec.pages
+        if page.body is not None
+    ]
+
+
 class StorePipeline:
     def __init__(self, crawler: Crawler) -> None:
+        settings = crawler.settings
         self.crawler = crawler
-        self.min_length_ratio = crawler.settings.getfloat(
+        self.min_length_ratio = settings.getfloat(
             "ATLAS_MIN_LENGTH_RATIO", DEFAULT_MIN_LENGTH_RATIO
         )
+        self.verify = settings.getbool("ATLAS_VERIFY_CHANGES", True)
+        folder = settings.get("ATLAS_EVIDENCE_DIR") or str(evidence_dir())
+        self.warc = WarcStore(Path(folder), settings.getint("ATLAS_WARC_MAX_BYTES", 100 << 20))
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="atlas-db")
+        self.archiver: WaybackClient | None = None
+        self.archive_jobs: list[Future[None]] = []
+        self.archive_executor: ThreadPoolExecutor | None = None
         self.conn: psycopg.Connection | None = None
 
     @classmethod
@@ -65,11 +98,34 @@ class StorePipeline:
             # Raised, not CloseSpider: the crawl then fails to start and exits non-zero.
             log.error("database unavailable, nothing was fetched: %s", exc)
             raise
+        try:
+            wayback = WaybackSettings.from_env()
+        except ArchiveError as exc:
+            log.error("archiving is off: %s", exc)
+            wayback = None
+        if wayback is not None:
+            self.archiver = WaybackClient(wayback)
+            self.archive_executor = ThreadPoolExecutor(2, thread_name_prefix="atlas-archive")
 
     async def close_spider(self, spider: Any = None) -> None:
+        if self.archive_executor is not None:
+            # Archiving waits for nobody: what is unfinished stays 'pending' for
+            # `atlas-crawl archive` to finish later.
+            self.archive_executor.shutdown(wait=False, cancel_futures=True)
+            await asyncio.get_running_loop().run_in_executor(None, self._wait_archives)
         if self.conn is not None:
             await asyncio.get_running_loop().run_in_executor(self.executor, self.conn.close)
         self.executor.shutdown(wait=True)
+
+    def _wait_archives(self) -> None:
+        limit = self.crawler.settings.getfloat("ATLAS_ARCHIVE_WAIT", 60)
+        for job in self.archive_jobs:
+            # A failure is recorded on the version already; a slow one stays pending.
+            with contextlib.suppress(Exception):
+                job.result(timeout=limit)
+
+    def _write_warc(self, rec: CheckRecord) -> list[WarcRef]:
+        return [self.warc.write(page) for page in warc_pages(rec)]
 
     def _record(self, check: PolicyCheck) -> CheckResult:
         assert self.conn is not None
@@ -90,7 +146,36 @@ class StorePipeline:
             crawl_id=check.crawl_id,
             extractor_version=EXTRACTOR_VERSION,
         )
-        return record_check(self.conn, record, self.min_length_ratio, reextract_with)
+        result = record_check(
+            self.conn, record, self.min_length_ratio, reextract_with, self.verify, self._write_warc
+        )
+        if result.change_id is not None and self.archiver is not None:
+            self.conn.execute(
+                "UPDATE versions SET archive_status = 'pending' WHERE version_id = %s",
+                (result.version_id,),
+            )
+        return result
+
+    def _archive(self, version_id: int, url: str) -> None:
+        assert self.archiver is not None
+        try:
+            archived = self.archiver.save(url)
+            update = ("archived", archived, None)
+        except ArchiveError as exc:
+            log.warning("archiving %s failed: %s", url, exc)
+            update = ("failed", None, str(exc))
+        future = self.executor.submit(self._store_archive, version_id, *update)
+        future.result()
+
+    def _store_archive(
+        self, version_id: int, status: str, url: str | None, detail: str | None
+    ) -> None:
+        assert self.conn is not None
+        self.conn.execute(
+            """UPDATE versions SET archive_status = %s, archive_url = coalesce(%s, archive_url),
+                   archive_detail = %s WHERE version_id = %s""",
+            (status, url, detail, version_id),
+        )
 
     async def process_item(self, item: PolicyCheck, spider: Any = None) -> PolicyCheck:
         check: PolicyCheck = ItemAdapter(item).item
@@ -102,19 +187,42 @@ class StorePipeline:
         name = f"{check.document.platform} / {check.document.document_type}"
         if result.outcome == "failed":
             log.warning(
-                "%s: check failed (%s): %s", name, result.failure_reason, check.failure_detail or ""
+                "%s: check failed (%s): %s",
+                name,
+                result.failure_reason,
+                check.failure_detail or "",
             )
-        elif result.outcome == "changed":
+        elif result.outcome == "candidate":
+            log.info("%s: new text, fetching it again to confirm", name)
+            crawling = self.crawler.spider
+            if not check.verifying and hasattr(crawling, "verify_later"):
+                crawling.verify_later(check.document)
+        elif result.change_id is not None:
             log.info(
-                "%s: CHANGED (%s) -> version %s (change %s)",
+                "%s: CHANGED (%s%s) -> version %s (change %s)",
                 name,
                 result.change_kind,
+                ", verified" if result.verified else "",
                 result.version_number,
                 result.change_id,
             )
         else:
             log.info("%s: %s (version %s)", name, result.outcome, result.version_number)
+        if result.unconfirmed_check_id is not None:
+            log.warning(
+                "%s: the new text of check %s did not come back: not a change (flapping?)",
+                name,
+                result.unconfirmed_check_id,
+            )
+        if (
+            result.change_id is not None
+            and self.archive_executor is not None
+            and result.version_id is not None
+        ):
+            self.archive_jobs.append(
+                self.archive_executor.submit(self._archive, result.version_id, check.document.url)
+            )
         # The raw bodies are stored; do not keep them in memory past this point.
         for page in check.pages:
-            page.body = None
+            page.body = page.network_body = page.screenshot = None
         return check

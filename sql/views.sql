@@ -14,7 +14,11 @@ SELECT p.name            AS platform,
        v.raw_sha256,
        v.check_id,
        v.extractor_version,
-       length(v.text)    AS text_length
+       length(v.text)    AS text_length,
+       v.record_id,
+       d.record_id       AS document_record_id,
+       v.stated_date,
+       v.archive_url
 FROM versions v
 JOIN documents d USING (document_id)
 JOIN platforms p USING (platform_id);
@@ -32,7 +36,13 @@ SELECT c.change_id,
        c.diff,
        d.document_id,
        c.check_id,
-       c.kind
+       c.kind,
+       c.verified,
+       c.verified_at,
+       c.silent,
+       c.date_only,
+       c.record_id,
+       d.record_id       AS document_record_id
 FROM changes c
 JOIN documents d USING (document_id)
 JOIN platforms p USING (platform_id);
@@ -56,7 +66,26 @@ SELECT k.check_id,
        k.fetcher,
        k.user_agent,
        k.version_id,
-       k.crawl_id
+       k.crawl_id,
+       k.evidence_hash,
+       k.previous_evidence_hash,
+       k.warc_digest,
+       k.verifies_check_id
 FROM checks k
 JOIN documents d USING (document_id)
 JOIN platforms p USING (platform_id);
+
+-- Documents whose new texts keep failing to confirm: A/B tests, flapping pages.
+CREATE OR REPLACE VIEW document_flapping AS
+SELECT p.name            AS platform,
+       d.document_type,
+       d.url,
+       count(*)          AS unconfirmed_checks,
+       max(k.checked_at) AS last_unconfirmed_at,
+       d.document_id
+FROM checks k
+JOIN documents d USING (document_id)
+JOIN platforms p USING (platform_id)
+WHERE k.outcome = 'unconfirmed'
+GROUP BY p.name, d.document_type, d.url, d.document_id
+HAVING count(*) >= 2;

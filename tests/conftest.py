@@ -93,6 +93,12 @@ class Route:
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    cycle: list[bytes] = field(default_factory=list)  # bodies served in turn, if any
+    served: int = 0
+
+    def next_body(self) -> bytes:
+        self.served += 1
+        return self.cycle[(self.served - 1) % len(self.cycle)] if self.cycle else self.body
 
 
 class Site:
@@ -112,13 +118,14 @@ class Site:
                     return
                 if route.delay:
                     threading.Event().wait(route.delay)
+                body = route.next_body()
                 self.send_response(route.status)
                 headers = {"Content-Type": "text/html; charset=utf-8", **route.headers}
                 for key, value in headers.items():
                     self.send_header(key, value)
-                self.send_header("Content-Length", str(len(route.body)))
+                self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                self.wfile.write(route.body)
+                self.wfile.write(body)
 
             def log_message(self, *args: object) -> None:
                 pass
@@ -129,6 +136,11 @@ class Site:
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}{path}"
+
+    def alternate(self, path: str, *bodies: str) -> str:
+        """Serve ``bodies`` in turn, one per request (a flapping page)."""
+        self.routes[path] = Route(b"", cycle=[b.encode("utf-8") for b in bodies])
+        return self.url(path)
 
     def serve(self, path: str, body: bytes | str, status: int = 200, **headers: str) -> str:
         data = body.encode("utf-8") if isinstance(body, str) else body
@@ -185,6 +197,7 @@ def crawl(db_url: str, tmp_path: Path) -> CrawlRunner:
         full_env = {
             **os.environ,
             "ATLAS_DATABASE_URL": db_url,
+            "ATLAS_EVIDENCE_DIR": str(tmp_path / "evidence"),
             "ATLAS_DOWNLOAD_TIMEOUT": "10",
             **(env or {}),
         }

@@ -52,17 +52,21 @@ def test_first_unchanged_changed_through_scrapy(
     result = crawl("declarations", path=decl)
     assert result.returncode == 0, result.output
 
-    assert [c[1] for c in checks(db_url)] == ["first", "unchanged", "changed"]
+    # The new text was fetched a second time in the same crawl, which confirmed it.
+    assert [c[1] for c in checks(db_url)] == ["first", "unchanged", "changed", "unchanged"]
     with psycopg.connect(db_url) as conn:
         row = conn.execute(
             """SELECT platform, document_type, url, requested_url, final_url, http_status,
                       fetcher, user_agent, raw_sha256 IS NOT NULL, text_sha256 IS NOT NULL
-               FROM document_checks ORDER BY check_id DESC LIMIT 1"""
+               FROM document_checks WHERE outcome = 'changed'"""
         ).fetchone()
         assert row == ("Example", "Privacy Policy", url, url, url, 200, "http", row[7], True, True)
         assert "atlas-crawl" in row[7]
-        change = conn.execute("SELECT chars_added, chars_removed FROM document_changes")
-        assert change.fetchall() == [(len(" and location"), 0)]
+        change = conn.execute(
+            "SELECT chars_added, chars_removed, verified, verified_at > detected_at"
+            " FROM document_changes"
+        )
+        assert change.fetchall() == [(len(" and location"), 0, True, True)]
         # Three distinct bodies were stored, once each.
         assert conn.execute("SELECT count(*) FROM captures").fetchone() == (3,)
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import psycopg
@@ -68,3 +71,23 @@ def test_javascript_pages_are_rendered_in_chromium(
     )
     # Images are never downloaded by the browser.
     assert "/pixel.png" not in site.hits
+    # The rendered DOM, the document as served and a full-page screenshot are evidence.
+    records = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "warcio.cli",
+            "index",
+            "-f",
+            "warc-type,warc-target-uri,content-type",
+            *map(str, sorted((tmp_path / "evidence").glob("*.warc.gz"))),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    rendered = [json.loads(line) for line in records.splitlines() if url in line]
+    kinds = {(r["warc-type"], r["warc-target-uri"].split(":http")[0]) for r in rendered}
+    assert ("resource", url) in kinds  # the DOM the text was extracted from
+    assert ("response", url) in kinds  # the page as the server sent it
+    assert ("resource", "urn:atlas-crawl:screenshot") in kinds

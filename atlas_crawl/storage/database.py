@@ -38,6 +38,12 @@ def data_dir() -> Path:
     return Path(base) / "atlas-crawl"
 
 
+def evidence_dir() -> Path:
+    """Where WARC files go: ATLAS_EVIDENCE_DIR, else ``evidence`` in the data folder."""
+    configured = os.environ.get("ATLAS_EVIDENCE_DIR")
+    return Path(configured).expanduser().resolve() if configured else data_dir() / "evidence"
+
+
 def configured_url() -> str | None:
     return os.environ.get("ATLAS_DATABASE_URL") or os.environ.get("DATABASE_URL") or None
 

@@ -18,6 +18,9 @@ import zstandard
 from psycopg.types.json import Jsonb
 
 from atlas_crawl.diffing import make_diff
+from atlas_crawl.evidence.dates import ANNOUNCEMENT, stated_date
+from atlas_crawl.evidence.ledger import evidence_hash
+from atlas_crawl.evidence.warc import WarcRef
 
 # A new text shorter than this share of the current version is taken as a broken
 # extraction (a half-rendered page, a placeholder, a selector now matching a fragment),
@@ -46,6 +49,11 @@ class Page:
     headers: dict[str, list[str]] = field(default_factory=dict)
     body: bytes | None = None
     content_type: str = ""
+    # Kept for the WARC capture only (not in the database).
+    request_headers: dict[str, list[str]] | None = None
+    rendered: bool = False  # body is the browser's rendered DOM
+    network_body: bytes | None = None  # for a rendered page, the document as served
+    screenshot: bytes | None = None
 
     @property
     def raw_sha256(self) -> str | None:
@@ -80,6 +88,11 @@ class CheckRecord:
         return sha256_hex("\n".join(h for h in hashes if h))
 
     @property
+    def primary_raw_sha256(self) -> str | None:
+        """The first page's capture: what a version of a combined document points at."""
+        return next((p.raw_sha256 for p in self.pages if p.body is not None), None)
+
+    @property
     def text_sha256(self) -> str | None:
         return sha256_hex(self.text) if self.text is not None else None
 
@@ -93,6 +106,12 @@ class CheckResult:
     change_id: int | None = None
     failure_reason: str | None = None
     change_kind: str | None = None
+    verified: bool = False  # this check confirmed a candidate: the change is recorded
+    unconfirmed_check_id: int | None = None  # a candidate this check did not confirm
+
+
+# Writes the WARC records of a check's pages (those with a body), in order.
+WarcWriter = Callable[["CheckRecord"], list[WarcRef]]
 
 
 def _document_id(conn: psycopg.Connection, rec: CheckRecord) -> int:
@@ -128,20 +147,88 @@ def _store_captures(conn: psycopg.Connection, pages: list[Page]) -> None:
         )
 
 
+@dataclass(frozen=True)
+class _Previous:
+    """The document's last check (for the chain) and its pending candidate, if any."""
+
+    evidence_hash: str | None
+    last_outcome: str | None
+    last_reason: str | None
+    last_text_sha256: str | None
+    candidate_id: int | None
+    candidate_text_sha256: str | None
+    candidate_captured_at: datetime | None
+    candidate_raw_sha256: str | None
+
+
+def _previous(conn: psycopg.Connection, document_id: int) -> _Previous:
+    last = conn.execute(
+        """SELECT evidence_hash, outcome, failure_reason, text_sha256 FROM checks
+           WHERE document_id = %s ORDER BY check_id DESC LIMIT 1""",
+        (document_id,),
+    ).fetchone()
+    # A candidate stays pending across failed checks, until a text answers it.
+    pending = conn.execute(
+        """SELECT k.check_id, k.outcome, k.text_sha256, k.captured_at, p.raw_sha256
+           FROM checks k LEFT JOIN check_pages p ON p.check_id = k.check_id AND p.position = 0
+           WHERE k.document_id = %s AND k.outcome <> 'failed'
+           ORDER BY k.check_id DESC LIMIT 1""",
+        (document_id,),
+    ).fetchone()
+    candidate = pending if pending is not None and pending[1] == "candidate" else None
+    return _Previous(
+        last[0] if last else None,
+        last[1] if last else None,
+        last[2] if last else None,
+        last[3] if last else None,
+        candidate[0] if candidate else None,
+        candidate[2] if candidate else None,
+        candidate[3] if candidate else None,
+        candidate[4] if candidate else None,
+    )
+
+
+def _warc_digest(refs: list[WarcRef]) -> str | None:
+    if not refs:
+        return None
+    if len(refs) == 1:
+        return refs[0].payload_digest
+    return sha256_hex("\n".join(r.payload_digest for r in refs))
+
+
 def _insert_check(
     conn: psycopg.Connection,
     document_id: int,
     rec: CheckRecord,
     outcome: str,
-    reason: str | None,
-    detail: str | None,
+    previous: _Previous,
+    reason: str | None = None,
+    detail: str | None = None,
+    warc: list[WarcRef] | None = None,
+    verifies: int | None = None,
 ) -> int:
     first = rec.pages[0] if rec.pages else Page(rec.url)
+    text_sha256 = rec.text_sha256 if outcome != "failed" or reason == "too short" else None
+    warc = warc or []
+    fields = {
+        "document_id": document_id,
+        "checked_at": rec.checked_at,
+        "captured_at": rec.captured_at,
+        "requested_url": first.requested_url,
+        "final_url": first.final_url,
+        "http_status": first.http_status,
+        "fetcher": rec.fetcher,
+        "raw_sha256": rec.raw_sha256,
+        "text_sha256": text_sha256,
+        "warc_digest": _warc_digest(warc),
+    }
+    chained = evidence_hash(fields, previous.evidence_hash)
     row = conn.execute(
         """INSERT INTO checks (document_id, checked_at, captured_at, outcome, failure_reason,
                failure_detail, requested_url, final_url, http_status, response_headers,
-               fetcher, user_agent, raw_sha256, text_sha256, crawl_id)
-           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+               fetcher, user_agent, raw_sha256, text_sha256, crawl_id, evidence_hash,
+               previous_evidence_hash, warc_digest, verifies_check_id)
+           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
            RETURNING check_id""",
         (
             document_id,
@@ -157,17 +244,24 @@ def _insert_check(
             rec.fetcher,
             rec.user_agent,
             rec.raw_sha256,
-            rec.text_sha256 if outcome != "failed" or reason == "too short" else None,
+            text_sha256,
             rec.crawl_id,
+            chained,
+            previous.evidence_hash,
+            fields["warc_digest"],
+            verifies,
         ),
     ).fetchone()
     assert row is not None
     check_id = int(row[0])
+    refs = iter(warc)
     for position, page in enumerate(rec.pages):
+        ref = next(refs, None) if page.body is not None else None
         conn.execute(
             """INSERT INTO check_pages (check_id, position, requested_url, final_url,
-                   http_status, response_headers, raw_sha256)
-               VALUES (%s, %s, %s, %s, %s, %s, %s)""",
+                   http_status, response_headers, raw_sha256, warc_file, warc_offset,
+                   warc_payload_digest)
+               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)""",
             (
                 check_id,
                 position,
@@ -176,45 +270,44 @@ def _insert_check(
                 page.http_status,
                 Jsonb(page.headers) if page.headers else None,
                 page.raw_sha256,
+                ref.file if ref else None,
+                ref.offset if ref else None,
+                ref.payload_digest if ref else None,
             ),
         )
     return check_id
 
 
 def _new_version(
-    conn: psycopg.Connection, document_id: int, number: int, rec: CheckRecord, check_id: int
+    conn: psycopg.Connection,
+    document_id: int,
+    number: int,
+    rec: CheckRecord,
+    check_id: int,
+    first_seen_at: datetime,
+    raw_sha256: str | None,
 ) -> int:
     assert rec.text is not None
-    primary = next(p.raw_sha256 for p in rec.pages if p.body is not None)
     row = conn.execute(
         """INSERT INTO versions (document_id, version_number, text, text_sha256, first_seen_at,
-               last_seen_at, check_id, raw_sha256, extractor_version, declaration)
-           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING version_id""",
+               last_seen_at, check_id, raw_sha256, extractor_version, declaration, stated_date)
+           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING version_id""",
         (
             document_id,
             number,
             rec.text,
             rec.text_sha256,
-            rec.captured_at,
-            rec.captured_at,
+            first_seen_at,
+            max(first_seen_at, rec.captured_at),
             check_id,
-            primary,
+            raw_sha256,
             rec.extractor_version,
             Jsonb(rec.declaration),
+            stated_date(rec.text),
         ),
     ).fetchone()
     assert row is not None
     return int(row[0])
-
-
-def _seen_short_before(conn: psycopg.Connection, document_id: int, text_sha256: str | None) -> bool:
-    """Whether the previous check found this same too-short text (so it is real)."""
-    row = conn.execute(
-        """SELECT failure_reason, text_sha256 FROM checks WHERE document_id = %s
-           ORDER BY check_id DESC LIMIT 1""",
-        (document_id,),
-    ).fetchone()
-    return row is not None and row[0] == "too short" and row[1] == text_sha256
 
 
 def _version_pages(conn: psycopg.Connection, version_id: int) -> list[tuple[bytes, str]]:
@@ -225,9 +318,7 @@ def _version_pages(conn: psycopg.Connection, version_id: int) -> list[tuple[byte
            WHERE v.version_id = %s ORDER BY p.position""",
         (version_id,),
     ).fetchall()
-    return [
-        (decompress(body, compression), content_type) for body, compression, content_type in rows
-    ]
+    return [(decompress(body, compression), ctype) for body, compression, ctype in rows]
 
 
 def decompress(body: bytes, compression: str) -> bytes:
@@ -256,47 +347,140 @@ def _change_kind(
     return "technical" if again == rec.text else "content"
 
 
+def _without_dates(text: str) -> str:
+    return "\n".join(line for line in text.splitlines() if not ANNOUNCEMENT.search(line))
+
+
+def _record_change(
+    conn: psycopg.Connection,
+    document_id: int,
+    latest: tuple[Any, ...],
+    rec: CheckRecord,
+    detecting_check: int,
+    detected_at: datetime,
+    raw_sha256: str | None,
+    reextract: Reextract | None,
+    verified_by: int | None,
+) -> tuple[int, int, str]:
+    """The new version and its change; returns (version_id, change_id, kind)."""
+    old_id, old_number, _, old_text, old_declaration, old_date = latest
+    assert rec.text is not None
+    version_id = _new_version(
+        conn, document_id, old_number + 1, rec, detecting_check, detected_at, raw_sha256
+    )
+    conn.execute(
+        "UPDATE checks SET version_id = %s WHERE check_id = %s", (version_id, detecting_check)
+    )
+    diff = make_diff(old_text, rec.text)
+    kind = _change_kind(conn, old_id, old_declaration, rec, reextract)
+    new_date = stated_date(rec.text)
+    date_only = new_date != old_date and _without_dates(old_text) == _without_dates(rec.text)
+    silent = None if new_date is None or old_date is None else new_date == old_date
+    row = conn.execute(
+        """INSERT INTO changes (document_id, from_version_id, to_version_id, check_id,
+               detected_at, chars_added, chars_removed, diff, kind, verified, verified_at,
+               verified_check_id, silent, date_only)
+           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+           RETURNING change_id""",
+        (
+            document_id,
+            old_id,
+            version_id,
+            detecting_check,
+            detected_at,
+            diff.chars_added,
+            diff.chars_removed,
+            diff.patch,
+            kind,
+            verified_by is not None,
+            rec.captured_at if verified_by is not None else None,
+            verified_by,
+            silent,
+            date_only,
+        ),
+    ).fetchone()
+    assert row is not None
+    return version_id, int(row[0]), kind
+
+
+def _seen_short_before(previous: _Previous, text_sha256: str | None) -> bool:
+    """Whether the previous check found this same too-short text (so it is real)."""
+    return previous.last_reason == "too short" and previous.last_text_sha256 == text_sha256
+
+
 def record_check(
     conn: psycopg.Connection,
     rec: CheckRecord,
     min_length_ratio: float = DEFAULT_MIN_LENGTH_RATIO,
     reextract: Reextract | None = None,
+    verify: bool = False,
+    write_warc: WarcWriter | None = None,
 ) -> CheckResult:
     """Write one check and what follows from it, in one transaction.
 
-    ``reextract``, when given, classifies a change that comes with new declaration
-    rules: if the previous capture read with the new rules gives the new text, only
-    the extraction changed and the change is recorded as ``technical``.
+    ``verify``: a new text is a ``candidate`` until another check finds it again (the
+    change is then recorded as verified) or finds the old text (the candidate becomes
+    ``unconfirmed``). ``reextract`` classifies a change that comes with new declaration
+    rules: if the previous capture read with the new rules gives the new text, only the
+    extraction changed and the change is ``technical``. ``write_warc`` writes the WARC
+    records of the checks that make, propose or confirm a version.
     """
     if rec.text is None and rec.failure_reason is None:
         raise ValueError("a check needs either a text or a failure reason")
     if rec.text is not None and not rec.text.strip():
         raise ValueError("an empty text is a failure, not a version")
+
+    def warc() -> list[WarcRef]:
+        return write_warc(rec) if write_warc is not None else []
+
     with conn.transaction():
         document_id = _document_id(conn, rec)
         _store_captures(conn, rec.pages)
+        previous = _previous(conn, document_id)
         if rec.failure_reason is not None:
             check_id = _insert_check(
-                conn, document_id, rec, "failed", rec.failure_reason, rec.failure_detail
+                conn,
+                document_id,
+                rec,
+                "failed",
+                previous,
+                rec.failure_reason,
+                rec.failure_detail,
             )
             return CheckResult(check_id, "failed", failure_reason=rec.failure_reason)
 
         latest = conn.execute(
-            """SELECT version_id, version_number, text_sha256, text, declaration FROM versions
-               WHERE document_id = %s ORDER BY version_number DESC LIMIT 1""",
+            """SELECT version_id, version_number, text_sha256, text, declaration, stated_date
+               FROM versions WHERE document_id = %s ORDER BY version_number DESC LIMIT 1""",
             (document_id,),
         ).fetchone()
         if latest is None:
-            check_id = _insert_check(conn, document_id, rec, "first", None, None)
-            version_id = _new_version(conn, document_id, 1, rec, check_id)
+            check_id = _insert_check(conn, document_id, rec, "first", previous, warc=warc())
+            version_id = _new_version(
+                conn, document_id, 1, rec, check_id, rec.captured_at, rec.primary_raw_sha256
+            )
             conn.execute(
                 "UPDATE checks SET version_id = %s WHERE check_id = %s", (version_id, check_id)
             )
             return CheckResult(check_id, "first", version_id, 1)
 
-        old_id, old_number, old_hash, old_text, old_declaration = latest
+        old_id, old_number, old_hash, old_text = latest[:4]
+        candidate = previous.candidate_id
         if old_hash == rec.text_sha256:
-            check_id = _insert_check(conn, document_id, rec, "unchanged", None, None)
+            if candidate is not None:
+                # The old text is back: the candidate was not the policy's new text.
+                conn.execute(
+                    "UPDATE checks SET outcome = 'unconfirmed' WHERE check_id = %s", (candidate,)
+                )
+            check_id = _insert_check(
+                conn,
+                document_id,
+                rec,
+                "unchanged",
+                previous,
+                warc=warc() if candidate is not None else None,
+                verifies=candidate,
+            )
             conn.execute(
                 """UPDATE versions SET last_seen_at = greatest(last_seen_at, %s)
                    WHERE version_id = %s""",
@@ -305,43 +489,82 @@ def record_check(
             conn.execute(
                 "UPDATE checks SET version_id = %s WHERE check_id = %s", (old_id, check_id)
             )
-            return CheckResult(check_id, "unchanged", old_id, old_number)
+            return CheckResult(
+                check_id, "unchanged", old_id, old_number, unconfirmed_check_id=candidate
+            )
+
+        if candidate is not None and previous.candidate_text_sha256 == rec.text_sha256:
+            # Found again: the candidate is confirmed; the change dates from it.
+            assert previous.candidate_captured_at is not None
+            check_id = _insert_check(
+                conn, document_id, rec, "unchanged", previous, warc=warc(), verifies=candidate
+            )
+            version_id, change_id, kind = _record_change(
+                conn,
+                document_id,
+                latest,
+                rec,
+                candidate,
+                previous.candidate_captured_at,
+                previous.candidate_raw_sha256,
+                reextract,
+                verified_by=check_id,
+            )
+            conn.execute("UPDATE checks SET outcome = 'changed' WHERE check_id = %s", (candidate,))
+            conn.execute(
+                "UPDATE checks SET version_id = %s WHERE check_id = %s", (version_id, check_id)
+            )
+            return CheckResult(
+                check_id,
+                "unchanged",
+                version_id,
+                old_number + 1,
+                change_id,
+                None,
+                kind,
+                verified=True,
+            )
 
         assert rec.text is not None
         if len(rec.text) < min_length_ratio * len(old_text) and not _seen_short_before(
-            conn, document_id, rec.text_sha256
+            previous, rec.text_sha256
         ):
             detail = (
                 f"extracted {len(rec.text)} characters, the current version has "
                 f"{len(old_text)} (under {min_length_ratio:.0%})"
             )
-            check_id = _insert_check(conn, document_id, rec, "failed", "too short", detail)
+            check_id = _insert_check(
+                conn, document_id, rec, "failed", previous, "too short", detail
+            )
             return CheckResult(check_id, "failed", failure_reason="too short")
 
-        check_id = _insert_check(conn, document_id, rec, "changed", None, None)
-        version_id = _new_version(conn, document_id, old_number + 1, rec, check_id)
-        conn.execute(
-            "UPDATE checks SET version_id = %s WHERE check_id = %s", (version_id, check_id)
+        if candidate is not None:
+            # A third text: the pending candidate was not it either.
+            conn.execute(
+                "UPDATE checks SET outcome = 'unconfirmed' WHERE check_id = %s", (candidate,)
+            )
+        if verify:
+            check_id = _insert_check(conn, document_id, rec, "candidate", previous, warc=warc())
+            return CheckResult(check_id, "candidate", unconfirmed_check_id=candidate)
+
+        check_id = _insert_check(conn, document_id, rec, "changed", previous, warc=warc())
+        version_id, change_id, kind = _record_change(
+            conn,
+            document_id,
+            latest,
+            rec,
+            check_id,
+            rec.captured_at,
+            rec.primary_raw_sha256,
+            reextract,
+            verified_by=None,
         )
-        diff = make_diff(old_text, rec.text)
-        kind = _change_kind(conn, old_id, old_declaration, rec, reextract)
-        row = conn.execute(
-            """INSERT INTO changes (document_id, from_version_id, to_version_id, check_id,
-                   detected_at, chars_added, chars_removed, diff, kind)
-               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING change_id""",
-            (
-                document_id,
-                old_id,
-                version_id,
-                check_id,
-                rec.captured_at,
-                diff.chars_added,
-                diff.chars_removed,
-                diff.patch,
-                kind,
-            ),
-        ).fetchone()
-        assert row is not None
         return CheckResult(
-            check_id, "changed", version_id, old_number + 1, int(row[0]), change_kind=kind
+            check_id,
+            "changed",
+            version_id,
+            old_number + 1,
+            change_id,
+            change_kind=kind,
+            unconfirmed_check_id=candidate,
         )

@@ -1,0 +1,1 @@
+"""Evidence: the hash-chained ledger of checks, WARC captures, stated dates, citations."""

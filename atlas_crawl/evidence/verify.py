@@ -1,0 +1,119 @@
+"""Recompute every stored hash: raw captures, version texts, WARC records, check chains."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+
+from atlas_crawl.evidence.ledger import FIELDS, evidence_hash
+from atlas_crawl.evidence.warc import payload_digest, read_capture
+from atlas_crawl.storage.recorder import decompress
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    kind: str  # capture, version, warc, chain
+    record: str  # which record, e.g. "check 12"
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.kind:8} {self.record}: {self.detail}"
+
+
+@dataclass
+class VerifyReport:
+    mismatches: list[Mismatch]
+    counts: dict[str, int]
+
+
+def _captures(conn: psycopg.Connection) -> Iterator[Mismatch]:
+    with conn.cursor(name="verify_captures") as cur:
+        cur.itersize = 50
+        cur.execute("SELECT raw_sha256, body, compression, size FROM captures")
+        for digest, body, compression, size in cur:
+            try:
+                raw = decompress(body, compression)
+            except Exception as exc:
+                yield Mismatch("capture", f"capture {digest}", f"cannot decompress: {exc}")
+                continue
+            if hashlib.sha256(raw).hexdigest() != digest or len(raw) != size:
+                yield Mismatch(
+                    "capture", f"capture {digest}", "stored body does not match its SHA-256"
+                )
+
+
+def _versions(conn: psycopg.Connection) -> Iterator[Mismatch]:
+    with conn.cursor(name="verify_versions") as cur:
+        cur.itersize = 100
+        cur.execute("SELECT version_id, record_id, text, text_sha256 FROM versions")
+        for version_id, record_id, text, digest in cur:
+            if hashlib.sha256(text.encode("utf-8")).hexdigest() != digest:
+                yield Mismatch("version", f"version {version_id} ({record_id})",
+                               "text does not match its SHA-256")  # fmt: skip
+
+
+def _warcs(conn: psycopg.Connection, folder: Path) -> Iterator[Mismatch]:
+    rows = conn.execute(
+        """SELECT check_id, position, warc_file, warc_offset, warc_payload_digest, raw_sha256
+           FROM check_pages WHERE warc_file IS NOT NULL ORDER BY check_id, position"""
+    ).fetchall()
+    for check_id, position, file, offset, stored_digest, raw_sha256 in rows:
+        where = f"check {check_id} page {position} ({file}@{offset})"
+        try:
+            payload, recomputed, in_record = read_capture(folder, file, offset)
+        except (OSError, ValueError, Exception) as exc:
+            yield Mismatch("warc", where, f"unreadable: {exc}")
+            continue
+        if recomputed != in_record:
+            yield Mismatch("warc", where, "record payload does not match its WARC-Payload-Digest")
+        elif recomputed != stored_digest:
+            yield Mismatch("warc", where, "record digest differs from the one the check stored")
+        elif raw_sha256 and hashlib.sha256(payload).hexdigest() != raw_sha256:
+            yield Mismatch("warc", where, "record payload differs from the stored capture")
+
+
+def _chains(conn: psycopg.Connection) -> Iterator[Mismatch]:
+    columns = ", ".join(FIELDS)
+    rows = conn.execute(
+        f"""SELECT check_id, evidence_hash, previous_evidence_hash, {columns}
+            FROM checks WHERE evidence_hash IS NOT NULL ORDER BY document_id, check_id"""
+    ).fetchall()
+    last: dict[int, str] = {}
+    for row in rows:
+        check_id, stored, previous = row[:3]
+        fields = dict(zip(FIELDS, row[3:], strict=True))
+        document_id = fields["document_id"]
+        expected_previous = last.get(document_id)
+        if previous != expected_previous:
+            yield Mismatch("chain", f"check {check_id}",
+                           "does not follow the document's previous check (one was changed, "
+                           "removed or inserted)")  # fmt: skip
+        if evidence_hash(fields, previous) != stored:
+            yield Mismatch("chain", f"check {check_id}", "its evidence no longer matches its hash")
+        last[document_id] = stored
+
+
+def verify(conn: psycopg.Connection, evidence_folder: Path) -> VerifyReport:
+    mismatches: list[Mismatch] = []
+    with conn.transaction():
+        mismatches += _captures(conn)
+        mismatches += _versions(conn)
+    mismatches += _warcs(conn, evidence_folder)
+    mismatches += _chains(conn)
+    counts = {
+        name: conn.execute(query).fetchone()[0]  # type: ignore[index]
+        for name, query in [
+            ("captures", "SELECT count(*) FROM captures"),
+            ("versions", "SELECT count(*) FROM versions"),
+            ("warc records", "SELECT count(*) FROM check_pages WHERE warc_file IS NOT NULL"),
+            ("chained checks", "SELECT count(*) FROM checks WHERE evidence_hash IS NOT NULL"),
+        ]
+    }
+    return VerifyReport(mismatches, counts)
+
+
+__all__ = ["Mismatch", "VerifyReport", "payload_digest", "verify"]

@@ -273,6 +273,74 @@ def cmd_archive(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backfill(args: argparse.Namespace) -> int:
+    from atlas_crawl.backfill import (
+        BackfillError,
+        ota_captures,
+        print_progress,
+        run_backfill,
+        warc_captures,
+    )
+    from atlas_crawl.catalog import load_documents
+    from atlas_crawl.declarations import DeclarationError
+
+    try:
+        documents = load_documents(Path(args.declarations) if args.declarations else None)
+    except DeclarationError as exc:
+        raise UsageError(str(exc)) from None
+    ignored: dict[str, int] = {}
+    try:
+        with connect(autocommit=True) as conn:
+            upgrade(conn)
+            if args.source == "ota":
+                repo = Path(args.inputs[0])
+                if len(args.inputs) != 1:
+                    raise UsageError("backfill ota takes one snapshots repository")
+                captures = ota_captures(repo, documents, ignored)
+                stats = run_backfill(
+                    conn,
+                    captures,
+                    f"backfill ota {repo.name}",
+                    "ota:",
+                    args.workers,
+                    print_progress,
+                )
+            else:
+                found = warc_captures([Path(f) for f in args.inputs], documents, ignored)
+                stats = run_backfill(
+                    conn, found, "backfill warc", "warc:", args.workers, print_progress
+                )
+    except BackfillError as exc:
+        raise UsageError(str(exc)) from None
+    print(file=sys.stderr)
+    outcomes = ", ".join(f"{k} {v}" for k, v in sorted(stats.outcomes.items())) or "none"
+    print(
+        f"{stats.seen} captures: {stats.imported} imported ({outcomes}), "
+        f"{stats.skipped} imported before, in {stats.seconds:.1f}s"
+    )
+    if ignored:
+        print(
+            f"ignored (no declared document): {sum(ignored.values())} captures of "
+            f"{len(ignored)} documents or URLs"
+        )
+    return 0
+
+
+def cmd_reextract(args: argparse.Namespace) -> int:
+    from atlas_crawl.catalog import load_documents
+    from atlas_crawl.reextract import reextract
+
+    documents = load_documents(Path(args.declarations) if args.declarations else None)
+    with connect(autocommit=True) as conn:
+        upgrade(conn)
+        results = reextract(conn, documents, args.platform, args.document)
+    if not results:
+        raise UsageError("no declared document matches")
+    for r in results:
+        print(f"{r.platform} / {r.document_type}: {r.outcome}")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from atlas_crawl.demo import run_demo
 
@@ -332,6 +400,21 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("change", help="AC-C-000003 or a change id")
     export.add_argument("--out", help="output file (.zip)")
     export.set_defaults(func=cmd_export)
+
+    backfill = sub.add_parser("backfill", help="import history from archives")
+    backfill.add_argument("source", choices=["ota", "warc"])
+    backfill.add_argument("inputs", nargs="+", help="a snapshots repository, or WARC/WACZ files")
+    backfill.add_argument(
+        "--declarations", metavar="DIR", help="OTA declarations (default: the platform spiders)"
+    )
+    backfill.add_argument("--workers", type=int, default=2, help="extraction processes")
+    backfill.set_defaults(func=cmd_backfill)
+
+    reext = sub.add_parser("reextract", help="re-derive versions after a declaration change")
+    reext.add_argument("platform", nargs="?")
+    reext.add_argument("document", nargs="?", help="document type")
+    reext.add_argument("--declarations", metavar="DIR")
+    reext.set_defaults(func=cmd_reextract)
 
     archive = sub.add_parser("archive", help="submit versions still to archive (Wayback)")
     archive.set_defaults(func=cmd_archive)

@@ -20,6 +20,10 @@ class Diff:
     chars_removed: int
 
 
+# Replaced blocks up to this size (old + new characters) are refined word by word.
+REFINE_LIMIT = 20_000
+
+
 def _engine() -> diff_match_patch:
     dmp = diff_match_patch()
     dmp.Diff_Timeout = 0  # no deadline: the same texts always give the same diff
@@ -41,6 +45,8 @@ def diff_ops(old: str, new: str) -> list[tuple[int, str]]:
             op == dmp.DIFF_DELETE
             and i + 1 < len(line_diffs)
             and line_diffs[i + 1][0] == dmp.DIFF_INSERT
+            # Character diffs are quadratic: a rewritten page stays a line diff.
+            and len(text) + len(line_diffs[i + 1][1]) <= REFINE_LIMIT
         ):
             inner = dmp.diff_main(text, line_diffs[i + 1][1], False)
             dmp.diff_cleanupSemantic(inner)

@@ -12,9 +12,11 @@ database on the local server or the embedded one.
 
 from __future__ import annotations
 
+import difflib
 import gzip
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -45,13 +47,40 @@ class Sample:
     reference: Path
 
 
+_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_MARKUP = re.compile(r"[#*_>|`\\]+|^\s*(?:[-+]|\d+\.)\s", re.M)
+
+
+def words(markdown: str) -> list[str]:
+    """The words of a Markdown text, without link targets and markup."""
+    return _MARKUP.sub(" ", _LINK.sub(r"\1", markdown)).lower().split()
+
+
+def similarity(a: str, b: str) -> float:
+    return difflib.SequenceMatcher(None, words(a), words(b), autojunk=False).ratio()
+
+
 @dataclass
 class ReplayResult:
     samples: list[Sample]
     outcomes: dict[tuple[str, str, int], tuple[str, str | None]]  # -> (outcome, reason)
     seconds: float
     rounds: int
-    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    texts: dict[tuple[str, str, int], str] = field(default_factory=dict)  # text after a check
+
+    def text_agreement(self) -> float:
+        """Mean word-level similarity of our text with the reference extraction."""
+        cache: dict[tuple[int, Path], float] = {}
+        scores = []
+        for s in self.samples:
+            text = self.texts.get((s.service, s.terms_type, s.index))
+            if text is None:
+                continue
+            key = (hash(text), s.reference)
+            if key not in cache:
+                cache[key] = similarity(text, s.reference.read_text())
+            scores.append(cache[key])
+        return sum(scores) / max(1, len(scores))
 
     def score(self, excluded: set[tuple[str, str, int]] = frozenset()) -> dict[str, Any]:  # type: ignore[assignment]
         by_label: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -74,6 +103,7 @@ class ReplayResult:
             "false_change_rate": false / max(1, sum(same.values())),
             "precision": found / max(1, flagged),
             "failed_checks": failed,
+            "text_agreement": round(self.text_agreement(), 4),
             "by_label": {k: dict(v) for k, v in by_label.items()},
         }
 
@@ -237,17 +267,23 @@ def replay(corpus: Path, db_url: str, workdir: Path, log: Any = None) -> ReplayR
         rows = conn.execute(
             """SELECT DISTINCT ON (k.document_id, k.crawl_id) k.platform, k.document_type,
                       CASE WHEN c.kind = 'technical' THEN 'technical' ELSE k.outcome END,
-                      k.failure_reason, k.check_id
+                      k.failure_reason, k.check_id, coalesce(v.text, cv.text)
                FROM document_checks k LEFT JOIN document_changes c USING (check_id)
+               LEFT JOIN versions v ON v.version_id = k.version_id
+               LEFT JOIN checks nk ON nk.verifies_check_id = k.check_id
+               LEFT JOIN versions cv ON cv.version_id = nk.version_id
                ORDER BY k.document_id, k.crawl_id, k.check_id"""
         ).fetchall()
-        rows = [r[:4] for r in sorted(rows, key=lambda r: r[4])]
+        rows = sorted(rows, key=lambda r: r[4])
     seen: dict[tuple[str, str], int] = defaultdict(int)
-    for platform, doc_type, outcome, reason in rows:
+    texts: dict[tuple[str, str, int], str] = {}
+    for platform, doc_type, outcome, reason, _, text in rows:
         s = order[(platform, doc_type)][seen[(platform, doc_type)]]
         seen[(platform, doc_type)] += 1
         outcomes[(s.service, s.terms_type, s.index)] = (outcome, reason)
-    return ReplayResult(samples, outcomes, seconds, rounds)
+        if text is not None:
+            texts[(s.service, s.terms_type, s.index)] = text
+    return ReplayResult(samples, outcomes, seconds, rounds, texts)
 
 
 def main() -> int:

@@ -6,7 +6,7 @@ import logging
 
 from itemadapter import ItemAdapter
 
-from atlas_crawl.extraction import ExtractionError, extract_document
+from atlas_crawl.extraction import ExtractionError, extract_at
 from atlas_crawl.items import PolicyCheck
 
 log = logging.getLogger(__name__)
@@ -16,26 +16,14 @@ class ExtractPipeline:
     def process_item(self, item: PolicyCheck) -> PolicyCheck:
         check: PolicyCheck = ItemAdapter(item).item
         document = check.document
-        # Old captures (replays, backfills) are read with the rules of their time; when
-        # those find nothing, with the later ones. Only rules for as many pages as were
-        # fetched can apply.
         fetched = len(document.rules.sources)
-        candidates = [
-            r for r in document.rules_from(check.captured_at) if len(r.sources) == fetched
-        ]
-        check.rules = candidates[0]
+        in_force = [r for r in document.rules_from(check.captured_at) if len(r.sources) == fetched]
+        check.rules = in_force[0] if in_force else document.rules
         if check.failure_reason is not None:
             return check
         pages = [(p.body or b"", p.content_type) for p in check.pages]
-        first_error: ExtractionError | None = None
-        for rules in candidates:
-            try:
-                check.text = extract_document(pages, rules)
-            except ExtractionError as exc:
-                first_error = first_error or exc
-                continue
-            check.rules = rules
-            return check
-        assert first_error is not None
-        check.fail(first_error.reason, first_error.detail)
+        try:
+            check.rules, check.text = extract_at(document, pages, check.captured_at)
+        except ExtractionError as exc:
+            check.fail(exc.reason, exc.detail)
         return check

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -24,10 +23,9 @@ import psycopg
 from itemadapter import ItemAdapter
 from scrapy.crawler import Crawler
 
-from atlas_crawl.declarations import parse_ota_rules
 from atlas_crawl.evidence.warc import WarcPage, WarcRef, WarcStore
 from atlas_crawl.evidence.wayback import ArchiveError, WaybackClient, WaybackSettings
-from atlas_crawl.extraction import EXTRACTOR_VERSION, extract_document
+from atlas_crawl.extraction.extract import EXTRACTOR_VERSION, reextract_stored
 from atlas_crawl.items import PolicyCheck
 from atlas_crawl.rules_json import rules_to_json
 from atlas_crawl.storage.database import DatabaseUnavailable, connect, evidence_dir
@@ -40,11 +38,6 @@ from atlas_crawl.storage.recorder import (
 )
 
 log = logging.getLogger(__name__)
-
-
-def reextract_with(pages: Sequence[tuple[bytes, str]], declaration: dict[str, Any]) -> str:
-    """Stored pages read with a stored declaration (for technical-change detection)."""
-    return extract_document(pages, parse_ota_rules(declaration, "stored declaration"))
 
 
 def warc_pages(rec: CheckRecord) -> list[WarcPage]:
@@ -147,7 +140,12 @@ class StorePipeline:
             extractor_version=EXTRACTOR_VERSION,
         )
         result = record_check(
-            self.conn, record, self.min_length_ratio, reextract_with, self.verify, self._write_warc
+            self.conn,
+            record,
+            self.min_length_ratio,
+            reextract_stored,
+            self.verify,
+            self._write_warc,
         )
         if result.change_id is not None and self.archiver is not None:
             self.conn.execute(

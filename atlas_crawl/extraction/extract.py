@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import codecs
 from collections.abc import Sequence
+from datetime import datetime
 from functools import lru_cache
+from typing import Any
 
 from lxml import etree, html
 from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding, read_bom
 
-from atlas_crawl.declarations import Rules, Source
+from atlas_crawl.declarations import Rules, Source, TrackedDocument
 from atlas_crawl.extraction.cleaning import clean
 from atlas_crawl.extraction.errors import ExtractionError
 from atlas_crawl.extraction.markdown import to_markdown
@@ -94,3 +96,33 @@ def extract_document(pages: Sequence[tuple[bytes, str]], rules: Rules) -> str:
         for (body, content_type), source in zip(pages, rules.sources, strict=True)
     ]
     return normalize_text("\n\n".join(texts))
+
+
+def extract_at(
+    document: TrackedDocument, pages: Sequence[tuple[bytes, str]], captured_at: datetime
+) -> tuple[Rules, str]:
+    """The rules used and the text of a capture taken at ``captured_at``.
+
+    Old captures (replays, backfills) are read with the rules of their time; when those
+    find nothing, with the later ones (``validUntil`` is when a declaration was fixed,
+    which can be after the page changed). Only rules for as many pages as were fetched
+    apply. Raises the first rules' ``ExtractionError`` when none works.
+    """
+    candidates = [r for r in document.rules_from(captured_at) if len(r.sources) == len(pages)]
+    if not candidates:
+        raise ExtractionError("no rules", f"no declaration rules for {len(pages)} page(s)")
+    first_error: ExtractionError | None = None
+    for rules in candidates:
+        try:
+            return rules, extract_document(pages, rules)
+        except ExtractionError as exc:
+            first_error = first_error or exc
+    assert first_error is not None
+    raise first_error
+
+
+def reextract_stored(pages: Sequence[tuple[bytes, str]], declaration: dict[str, Any]) -> str:
+    """Stored pages read with a stored (JSON) declaration: technical-change detection."""
+    from atlas_crawl.declarations import parse_ota_rules
+
+    return extract_document(pages, parse_ota_rules(declaration, "stored declaration"))

@@ -76,6 +76,7 @@ class CheckRecord:
     failure_detail: str | None = None
     crawl_id: str | None = None
     extractor_version: str = ""
+    source_ref: str | None = None  # where an imported capture came from
 
     @property
     def raw_sha256(self) -> str | None:
@@ -227,8 +228,8 @@ def _insert_check(
         """INSERT INTO checks (document_id, checked_at, captured_at, outcome, failure_reason,
                failure_detail, requested_url, final_url, http_status, response_headers,
                fetcher, user_agent, raw_sha256, text_sha256, crawl_id, evidence_hash,
-               previous_evidence_hash, warc_digest, verifies_check_id)
-           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+               previous_evidence_hash, warc_digest, verifies_check_id, source_ref)
+           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
            RETURNING check_id""",
         (
             document_id,
@@ -250,6 +251,7 @@ def _insert_check(
             previous.evidence_hash,
             fields["warc_digest"],
             verifies,
+            rec.source_ref,
         ),
     ).fetchone()
     assert row is not None
@@ -361,6 +363,7 @@ def _record_change(
     raw_sha256: str | None,
     reextract: Reextract | None,
     verified_by: int | None,
+    kind: str | None = None,
 ) -> tuple[int, int, str]:
     """The new version and its change; returns (version_id, change_id, kind)."""
     old_id, old_number, _, old_text, old_declaration, old_date = latest
@@ -372,7 +375,7 @@ def _record_change(
         "UPDATE checks SET version_id = %s WHERE check_id = %s", (version_id, detecting_check)
     )
     diff = make_diff(old_text, rec.text)
-    kind = _change_kind(conn, old_id, old_declaration, rec, reextract)
+    kind = kind or _change_kind(conn, old_id, old_declaration, rec, reextract)
     new_date = stated_date(rec.text)
     date_only = new_date != old_date and _without_dates(old_text) == _without_dates(rec.text)
     silent = None if new_date is None or old_date is None else new_date == old_date
@@ -415,6 +418,7 @@ def record_check(
     reextract: Reextract | None = None,
     verify: bool = False,
     write_warc: WarcWriter | None = None,
+    kind: str | None = None,
 ) -> CheckResult:
     """Write one check and what follows from it, in one transaction.
 
@@ -558,6 +562,7 @@ def record_check(
             rec.primary_raw_sha256,
             reextract,
             verified_by=None,
+            kind=kind,
         )
         return CheckResult(
             check_id,

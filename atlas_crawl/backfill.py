@@ -19,7 +19,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, Any, BinaryIO
 from urllib.parse import urlsplit
 
 import psycopg
@@ -126,7 +126,7 @@ def ota_captures(
         cat.wait()
 
 
-def _blob(stdin: BinaryIO, stdout: BinaryIO, spec: str) -> bytes:
+def _blob(stdin: IO[bytes], stdout: IO[bytes], spec: str) -> bytes:
     stdin.write(spec.encode() + b"\n")
     stdin.flush()
     header = stdout.readline().split()

@@ -13,14 +13,13 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from pathlib import Path
 
 import psycopg
 
 from atlas_crawl.cli import main as cli_main
+from atlas_crawl.localsite import LocalSite
 from atlas_crawl.storage.database import EMBEDDED_DATABASE, embedded_url
 
 DEMO_DATABASE = "atlas_demo"
@@ -33,46 +32,24 @@ class _PolicySite:
     def __init__(self) -> None:
         self.version = 1
         self.served = 0
-        site = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                if self.path != "/legal/privacy":
-                    self.send_error(404)
-                    return
-                site.served += 1
-                body = site.page().encode("utf-8")
-                self.send_response(200)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/legal/privacy"
+        self.site = LocalSite()
+        self.url = self.site.render("/legal/privacy", self.page)
 
     def page(self) -> str:
+        self.served += 1
         template = (
             resources.files("atlas_crawl")
             .joinpath(f"demo_pages/privacy-v{self.version}.html")
             .read_text(encoding="utf-8")
         )
-        build = os.urandom(6).hex()
         return (
-            template.replace("{build}", build)
+            template.replace("{build}", os.urandom(6).hex())
             .replace("{nonce}", os.urandom(8).hex())
             .replace("{built_at}", f"2026-11-0{self.served % 9 + 1}T12:00:00Z")
         )
 
     def close(self) -> None:
-        self.server.shutdown()
+        self.site.close()
 
 
 def _fresh_database() -> str:

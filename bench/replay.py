@@ -20,18 +20,18 @@ import re
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
 import psycopg
+
+from atlas_crawl.localsite import LocalSite
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -130,37 +130,6 @@ def _path(service: str, terms_type: str) -> str:
     return f"/{quote(service)}/{quote(terms_type)}"
 
 
-class _Replayer:
-    def __init__(self) -> None:
-        self.pages: dict[str, tuple[bytes, str]] = {}
-        replayer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                page = replayer.pages.get(unquote(self.path.split("?")[0]))
-                if page is None:
-                    self.send_error(404)
-                    return
-                body, memento = page
-                self.send_response(200)
-                pdf = body[:5] == b"%PDF-"
-                self.send_header("Content-Type", "application/pdf" if pdf else "text/html")
-                self.send_header("Memento-Datetime", memento)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-
 def _localize(declarations: Path, out: Path, base: str, keep: set[tuple[str, str]]) -> None:
     """Copy the declarations for the documents in ``keep``, fetching from the replayer."""
     out.mkdir(parents=True, exist_ok=True)
@@ -216,7 +185,7 @@ def replay(corpus: Path, db_url: str, workdir: Path, log: Any = None) -> ReplayR
     for s in samples:
         per_doc[(s.service, s.terms_type)].append(s)
     rounds = max(len(v) for v in per_doc.values())
-    replayer = _Replayer()
+    replayer = LocalSite()
     env = {**os.environ, "ATLAS_DATABASE_URL": db_url, "ATLAS_ROBOTSTXT_OBEY": "0"}
     started = time.perf_counter()
     order: dict[tuple[str, str], list[Sample]] = defaultdict(list)
@@ -224,9 +193,12 @@ def replay(corpus: Path, db_url: str, workdir: Path, log: Any = None) -> ReplayR
         for k in range(rounds):
             present = {doc: items[k] for doc, items in per_doc.items() if k < len(items)}
             for (service, terms_type), s in present.items():
-                replayer.pages[unquote(_path(service, terms_type))] = (
-                    gzip.decompress(s.file.read_bytes()),
-                    format_datetime(s.captured_at, True),
+                body = gzip.decompress(s.file.read_bytes())
+                replayer.serve(
+                    unquote(_path(service, terms_type)),
+                    body,
+                    Content_Type="application/pdf" if body[:5] == b"%PDF-" else "text/html",
+                    Memento_Datetime=format_datetime(s.captured_at, True),
                 )
                 order[(service, terms_type)].append(s)
             folder = workdir / f"round-{k:03d}"
@@ -257,7 +229,7 @@ def replay(corpus: Path, db_url: str, workdir: Path, log: Any = None) -> ReplayR
             if log:
                 log(f"round {k + 1}/{rounds}: {len(present)} documents")
     finally:
-        replayer.server.shutdown()
+        replayer.close()
     seconds = time.perf_counter() - started
     outcomes: dict[tuple[str, str, int], tuple[str, str | None]] = {}
     with psycopg.connect(db_url) as conn:

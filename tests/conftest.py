@@ -7,11 +7,9 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +17,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from atlas_crawl.localsite import LocalSite
 from atlas_crawl.storage.migrate import upgrade
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -87,74 +86,15 @@ def db(db_url: str) -> Iterator[psycopg.Connection]:
         yield conn
 
 
-@dataclass
-class Route:
-    body: bytes
-    status: int = 200
-    headers: dict[str, str] = field(default_factory=dict)
-    delay: float = 0.0
-    cycle: list[bytes] = field(default_factory=list)  # bodies served in turn, if any
-    served: int = 0
-
-    def next_body(self) -> bytes:
-        self.served += 1
-        return self.cycle[(self.served - 1) % len(self.cycle)] if self.cycle else self.body
-
-
-class Site:
-    """A local web server whose pages tests set and change between crawls."""
-
-    def __init__(self) -> None:
-        self.routes: dict[str, Route] = {}
-        self.hits: list[str] = []
-        site = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                site.hits.append(self.path)
-                route = site.routes.get(self.path)
-                if route is None:
-                    self.send_error(404)
-                    return
-                if route.delay:
-                    threading.Event().wait(route.delay)
-                body = route.next_body()
-                self.send_response(route.status)
-                headers = {"Content-Type": "text/html; charset=utf-8", **route.headers}
-                for key, value in headers.items():
-                    self.send_header(key, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}{path}"
-
-    def alternate(self, path: str, *bodies: str) -> str:
-        """Serve ``bodies`` in turn, one per request (a flapping page)."""
-        self.routes[path] = Route(b"", cycle=[b.encode("utf-8") for b in bodies])
-        return self.url(path)
-
-    def serve(self, path: str, body: bytes | str, status: int = 200, **headers: str) -> str:
-        data = body.encode("utf-8") if isinstance(body, str) else body
-        self.routes[path] = Route(
-            data, status, {k.replace("_", "-"): v for k, v in headers.items()}
-        )
-        return self.url(path)
+# The tests' web server is the project's own local site.
+Site = LocalSite
 
 
 @pytest.fixture
 def site() -> Iterator[Site]:
     s = Site()
     yield s
-    s.server.shutdown()
+    s.close()
 
 
 @dataclass

@@ -17,7 +17,8 @@ import psycopg
 from atlas_crawl.declarations import TrackedDocument
 from atlas_crawl.extraction import EXTRACTOR_VERSION, ExtractionError, extract_at
 from atlas_crawl.rules_json import rules_to_json
-from atlas_crawl.storage.recorder import CheckRecord, Page, decompress, record_check
+from atlas_crawl.storage.captures import load_capture
+from atlas_crawl.storage.recorder import CheckRecord, Page, record_check
 
 
 @dataclass(frozen=True)
@@ -59,12 +60,12 @@ def reextract(
         version_id, old_text, first_seen_at, check_id = latest
         rows = conn.execute(
             """SELECT p.requested_url, p.final_url, p.http_status, p.response_headers,
-                      c.body, c.compression, c.content_type
+                      p.raw_sha256, c.content_type
                FROM check_pages p JOIN captures c ON c.raw_sha256 = p.raw_sha256
                WHERE p.check_id = %s ORDER BY p.position""",
             (check_id,),
         ).fetchall()
-        pages = [Page(r[0], r[1], r[2], r[3] or {}, decompress(r[4], r[5]), r[6]) for r in rows]
+        pages = [Page(r[0], r[1], r[2], r[3] or {}, load_capture(conn, r[4]), r[5]) for r in rows]
         try:
             rules, text = extract_at(
                 doc, [(p.body or b"", p.content_type) for p in pages], first_seen_at

@@ -171,3 +171,22 @@ def test_a_short_text_seen_twice_in_a_row_is_a_real_change(db: psycopg.Connectio
     assert record_check(db, make(cut, body=b"<html>cut</html>", minutes=3)).outcome == "failed"
     again = record_check(db, make(cut, body=b"<html>cut 2</html>", minutes=4))
     assert (again.outcome, again.version_number) == ("changed", 2)
+
+
+def test_captures_are_delta_compressed_against_the_previous_one(db: psycopg.Connection) -> None:
+    from atlas_crawl.storage.captures import MAX_DEPTH, CaptureCache, load_capture
+
+    page = "".join(f"<p>Clause {i}: we keep data for {i} days.</p>" for i in range(3000))
+    bodies = [f"<html><script>nonce='{i:08x}'</script>{page}</html>".encode() for i in range(40)]
+    for i, body in enumerate(bodies):
+        record_check(db, make(TEXT_1, body=body, minutes=i))
+    rows = db.execute(
+        "SELECT compression, octet_length(body), depth FROM captures ORDER BY first_stored_at"
+    ).fetchall()
+    assert rows[0][0] == "zstd"
+    deltas = [r for r in rows if r[0] == "zstd-delta"]
+    assert len(deltas) == len(bodies) - 2  # one full copy restarts the chain
+    assert max(size for _, size, _ in deltas) < 200
+    assert max(depth for _, _, depth in rows) == MAX_DEPTH - 1
+    for body in (bodies[0], bodies[20], bodies[-1]):
+        assert load_capture(db, sha256_hex(body), CaptureCache(1)) == body

@@ -19,7 +19,7 @@ import psycopg
 
 from atlas_crawl.evidence.citation import citation, citation_text
 from atlas_crawl.evidence.warc import WarcPage, write_page, write_warcinfo
-from atlas_crawl.storage.recorder import decompress
+from atlas_crawl.storage.captures import load_capture
 from atlas_crawl.textdiff import render_diff
 
 
@@ -30,8 +30,7 @@ class NotFound(LookupError):
 def check_pages(conn: psycopg.Connection, check_id: int) -> list[dict[str, Any]]:
     rows = conn.execute(
         """SELECT p.position, coalesce(p.final_url, p.requested_url), p.http_status,
-                  p.response_headers, c.body, c.compression, k.checked_at, p.raw_sha256,
-                  k.fetcher
+                  p.response_headers, k.checked_at, p.raw_sha256, k.fetcher
            FROM check_pages p JOIN checks k USING (check_id)
            JOIN captures c ON c.raw_sha256 = p.raw_sha256
            WHERE p.check_id = %s ORDER BY p.position""",
@@ -43,10 +42,10 @@ def check_pages(conn: psycopg.Connection, check_id: int) -> list[dict[str, Any]]
             "url": r[1],
             "status": r[2] or 0,
             "headers": r[3] or {},
-            "body": decompress(r[4], r[5]),
-            "checked_at": r[6],
-            "raw_sha256": r[7],
-            "rendered": r[8].startswith("browser"),
+            "body": load_capture(conn, r[5]),
+            "checked_at": r[4],
+            "raw_sha256": r[5],
+            "rendered": r[6].startswith("browser"),
         }
         for r in rows
     ]

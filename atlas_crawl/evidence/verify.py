@@ -11,7 +11,7 @@ import psycopg
 
 from atlas_crawl.evidence.ledger import FIELDS, evidence_hash
 from atlas_crawl.evidence.warc import payload_digest, read_capture
-from atlas_crawl.storage.recorder import decompress
+from atlas_crawl.storage.captures import CaptureCache, load_capture
 
 
 @dataclass(frozen=True)
@@ -31,19 +31,19 @@ class VerifyReport:
 
 
 def _captures(conn: psycopg.Connection) -> Iterator[Mismatch]:
-    with conn.cursor(name="verify_captures") as cur:
-        cur.itersize = 50
-        cur.execute("SELECT raw_sha256, body, compression, size FROM captures")
-        for digest, body, compression, size in cur:
-            try:
-                raw = decompress(body, compression)
-            except Exception as exc:
-                yield Mismatch("capture", f"capture {digest}", f"cannot decompress: {exc}")
-                continue
-            if hashlib.sha256(raw).hexdigest() != digest or len(raw) != size:
-                yield Mismatch(
-                    "capture", f"capture {digest}", "stored body does not match its SHA-256"
-                )
+    # Oldest first, so each delta's base is usually in the cache already.
+    rows = conn.execute(
+        "SELECT raw_sha256, size FROM captures ORDER BY depth, first_stored_at"
+    ).fetchall()
+    cache = CaptureCache(256)
+    for digest, size in rows:
+        try:
+            raw = load_capture(conn, digest, cache)
+        except Exception as exc:  # a damaged body or a broken chain is a finding
+            yield Mismatch("capture", f"capture {digest}", f"cannot unpack: {exc}")
+            continue
+        if hashlib.sha256(raw).hexdigest() != digest or len(raw) != size:
+            yield Mismatch("capture", f"capture {digest}", "stored body does not match its SHA-256")
 
 
 def _versions(conn: psycopg.Connection) -> Iterator[Mismatch]:

@@ -14,13 +14,13 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
-import zstandard
 from psycopg.types.json import Jsonb
 
 from atlas_crawl.diffing import make_diff
 from atlas_crawl.evidence.dates import ANNOUNCEMENT, stated_date
 from atlas_crawl.evidence.ledger import evidence_hash
 from atlas_crawl.evidence.warc import WarcRef
+from atlas_crawl.storage.captures import load_capture, store_capture
 
 # A new text shorter than this share of the current version is taken as a broken
 # extraction (a half-rendered page, a placeholder, a selector now matching a fragment),
@@ -28,7 +28,6 @@ from atlas_crawl.evidence.warc import WarcRef
 # really was cut down is then recorded, one check late, and never lost.
 DEFAULT_MIN_LENGTH_RATIO = 0.25
 
-_compressor = zstandard.ZstdCompressor(level=9)
 
 # Re-extracts stored pages ``(body, content_type)`` with a stored declaration; used to
 # tell a technical change (new rules, same page) from a content change.
@@ -133,19 +132,18 @@ def _document_id(conn: psycopg.Connection, rec: CheckRecord) -> int:
     return int(row[0])
 
 
-def _store_captures(conn: psycopg.Connection, pages: list[Page]) -> None:
-    for page in pages:
+def _store_captures(conn: psycopg.Connection, document_id: int, pages: list[Page]) -> None:
+    for position, page in enumerate(pages):
         if page.body is None:
             continue
-        digest = page.raw_sha256
-        known = conn.execute("SELECT 1 FROM captures WHERE raw_sha256 = %s", (digest,)).fetchone()
-        if known:
-            continue
-        conn.execute(
-            """INSERT INTO captures (raw_sha256, size, compression, body, content_type)
-               VALUES (%s, %s, 'zstd', %s, %s) ON CONFLICT (raw_sha256) DO NOTHING""",
-            (digest, len(page.body), _compressor.compress(page.body), page.content_type),
-        )
+        # The same page's previous capture is the base of the delta.
+        previous = conn.execute(
+            """SELECT p.raw_sha256 FROM check_pages p JOIN checks k USING (check_id)
+               WHERE k.document_id = %s AND p.position = %s AND p.raw_sha256 IS NOT NULL
+               ORDER BY p.check_id DESC LIMIT 1""",
+            (document_id, position),
+        ).fetchone()
+        store_capture(conn, page.body, page.content_type, previous[0] if previous else None)
 
 
 @dataclass(frozen=True)
@@ -314,19 +312,13 @@ def _new_version(
 
 def _version_pages(conn: psycopg.Connection, version_id: int) -> list[tuple[bytes, str]]:
     rows = conn.execute(
-        """SELECT c.body, c.compression, c.content_type
+        """SELECT p.raw_sha256, c.content_type
            FROM versions v JOIN check_pages p ON p.check_id = v.check_id
            JOIN captures c ON c.raw_sha256 = p.raw_sha256
            WHERE v.version_id = %s ORDER BY p.position""",
         (version_id,),
     ).fetchall()
-    return [(decompress(body, compression), ctype) for body, compression, ctype in rows]
-
-
-def decompress(body: bytes, compression: str) -> bytes:
-    if compression == "zstd":
-        return zstandard.ZstdDecompressor().decompress(body)
-    return bytes(body)
+    return [(load_capture(conn, digest), ctype) for digest, ctype in rows]
 
 
 def _change_kind(
@@ -439,7 +431,7 @@ def record_check(
 
     with conn.transaction():
         document_id = _document_id(conn, rec)
-        _store_captures(conn, rec.pages)
+        _store_captures(conn, document_id, rec.pages)
         previous = _previous(conn, document_id)
         if rec.failure_reason is not None:
             check_id = _insert_check(

@@ -202,7 +202,7 @@ def replay(corpus: Path, db_url: str, workdir: Path, log: Any = None) -> ReplayR
                 )
                 order[(service, terms_type)].append(s)
             folder = workdir / f"round-{k:03d}"
-            _localize(corpus / "declarations", folder, replayer.base(), set(present))
+            _localize(corpus / "declarations", folder, replayer.base, set(present))
             proc = subprocess.run(
                 [
                     sys.executable,

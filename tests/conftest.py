@@ -188,3 +188,26 @@ def make_pdf(text: str) -> bytes:
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
+
+
+def cli(
+    *args: str,
+    db_url: str | None,
+    evidence: Path | None = None,
+    env: dict[str, str] | None = None,
+    timeout: int = 300,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``atlas-crawl`` as a user does, against ``db_url`` (None: none configured)."""
+    full_env = {**os.environ, **(env or {})}
+    if db_url is not None:
+        full_env["ATLAS_DATABASE_URL"] = db_url
+    if evidence is not None:
+        full_env["ATLAS_EVIDENCE_DIR"] = str(evidence)
+    return subprocess.run(
+        [sys.executable, "-m", "atlas_crawl.cli", *args],
+        cwd=ROOT,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,24 +12,8 @@ import pytest
 from psycopg import sql
 
 from atlas_crawl.storage.recorder import record_check
-from tests.conftest import ROOT, Site, write_declarations
+from tests.conftest import Site, cli, write_declarations
 from tests.test_recorder import TEXT_1, TEXT_2, make
-
-
-def cli(
-    *args: str, db_url: str | None, env: dict[str, str] | None = None, timeout: int = 300
-) -> subprocess.CompletedProcess[str]:
-    full_env = {**os.environ, **(env or {})}
-    if db_url is not None:
-        full_env["ATLAS_DATABASE_URL"] = db_url
-    return subprocess.run(
-        [sys.executable, "-m", "atlas_crawl.cli", *args],
-        cwd=ROOT,
-        env=full_env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import subprocess
 import sys
 import threading
@@ -16,7 +15,7 @@ from pathlib import Path
 import psycopg
 import zstandard
 
-from tests.conftest import ROOT, CrawlRunner, Site, write_declarations
+from tests.conftest import CrawlRunner, Site, cli, write_declarations
 
 A = "We collect your email address to run your account and to keep it safe. " * 3
 B = "We collect your email address and your phone number to run your account. " * 3
@@ -27,18 +26,6 @@ def page(clause: str, updated: str = "March 3, 2026") -> str:
     return (
         f"<html><body><main><h1>Privacy Policy</h1><p>Last updated: {updated}</p>"
         f"<p>{clause}</p></main></body></html>"
-    )
-
-
-def cli(*args: str, db_url: str, evidence: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "ATLAS_DATABASE_URL": db_url, "ATLAS_EVIDENCE_DIR": str(evidence)}
-    return subprocess.run(
-        [sys.executable, "-m", "atlas_crawl.cli", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
     )
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import psycopg
 
 from atlas_crawl.evidence.warc import WarcPage, WarcStore
-from tests.conftest import CrawlRunner, Site, write_declarations
-from tests.test_evidence import A, B, cli, page
+from tests.conftest import CrawlRunner, Site, cli, write_declarations
+from tests.test_evidence import A, B, page
 
 
 def _commit(repo: Path, files: dict[str, str], when: str, url: str | None = None) -> None:

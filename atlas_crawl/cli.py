@@ -64,7 +64,10 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     with connect(autocommit=True) as conn:
         upgrade(conn)
     os.environ.setdefault("SCRAPY_SETTINGS_MODULE", SETTINGS_MODULE)
-    process = CrawlerProcess(get_project_settings())
+    settings = get_project_settings()
+    if args.due:
+        settings.set("ATLAS_DUE_HOURS", args.due, priority="cmdline")
+    process = CrawlerProcess(settings)
     for name in names:
         process.crawl(name)
     if args.declarations:
@@ -364,6 +367,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     crawl.add_argument("--services", help="with --declarations: only these services (A,B)")
     crawl.add_argument("--strict", action="store_true", help="exit 3 when any check failed")
+    crawl.add_argument(
+        "--due",
+        type=float,
+        metavar="HOURS",
+        help="only documents not checked successfully in the last HOURS",
+    )
     crawl.set_defaults(func=cmd_crawl)
 
     history = sub.add_parser("history", help="recent changes, or one document's versions")

@@ -19,6 +19,7 @@ class PolicyCheck:
     pages: list[Page] = field(default_factory=list)
     crawl_id: str | None = None
     verifying: bool = False  # a second fetch to confirm a candidate change
+    not_modified: bool = False  # the server answered 304 to a conditional request
     # Set by the extraction pipeline, or by the spider when fetching failed.
     rules: Rules | None = None
     text: str | None = None

@@ -45,6 +45,12 @@ class LocalSite:
                     return
                 if route.delay:
                     threading.Event().wait(route.delay)
+                etag = route.headers.get("ETag")
+                if etag is not None and self.headers.get("If-None-Match") == etag:
+                    self.send_response(304)  # as a server honouring validators does
+                    self.send_header("ETag", etag)
+                    self.end_headers()
+                    return
                 body = route.next_body()
                 self.send_response(route.status)
                 headers = {"Content-Type": "text/html; charset=utf-8", **route.headers}

@@ -84,3 +84,17 @@ ATLAS_WARC_MAX_BYTES = int(os.environ.get("ATLAS_WARC_MAX_BYTES", str(100 << 20)
 ATLAS_SCREENSHOTS = os.environ.get("ATLAS_SCREENSHOTS", "1") not in ("0", "false", "no")
 # Seconds the end of a crawl waits for Wayback Machine submissions still running.
 ATLAS_ARCHIVE_WAIT = float(os.environ.get("ATLAS_ARCHIVE_WAIT", "60"))
+
+# Politeness: per-domain delays that follow the servers' response times.
+AUTOTHROTTLE_ENABLED = os.environ.get("ATLAS_AUTOTHROTTLE", "1") not in ("0", "false", "no")
+AUTOTHROTTLE_START_DELAY = 0.5
+AUTOTHROTTLE_MAX_DELAY = 30
+AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
+# Send the last capture's ETag / Last-Modified; a 304 is recorded as an unchanged check.
+ATLAS_CONDITIONAL_REQUESTS = os.environ.get("ATLAS_CONDITIONAL_REQUESTS", "1") not in (
+    "0",
+    "false",
+    "no",
+)
+# Skip documents successfully checked less than this many hours ago (0: check all).
+ATLAS_DUE_HOURS = float(os.environ.get("ATLAS_DUE_HOURS", "0"))

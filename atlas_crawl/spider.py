@@ -139,9 +139,42 @@ class TrackingSpider(scrapy.Spider):
     async def start(self) -> AsyncIterator[scrapy.Request]:
         self.crawl_id = getattr(self, "crawl_id", None) or uuid.uuid4().hex
         self._filter_warned: set[tuple[str, str]] = set()
+        due_hours = float(
+            getattr(self, "due", None) or self.settings.getfloat("ATLAS_DUE_HOURS", 0)
+        )
+        conditional = self.settings.getbool("ATLAS_CONDITIONAL_REQUESTS", True)
+        states = await self._states() if (due_hours or conditional) else {}
+        now = datetime.now(UTC)
+        skipped = 0
         for document in self.tracked_documents():
+            state = states.get((document.platform, document.document_type))
+            last = state.last_success_at if state else None
+            if due_hours and last and (now - last).total_seconds() < due_hours * 3600:
+                skipped += 1
+                continue
             self._warn_filters(document)
-            yield self._request(self._new_check(document), 0)
+            validators = state if conditional and state else None
+            yield self._request(self._new_check(document), 0, validators)
+        if skipped:
+            self.logger.info(
+                "%d documents checked in the last %s hours: not due", skipped, due_hours
+            )
+
+    async def _states(self) -> dict[tuple[str, str], Any]:
+        """Last checks and validators from the database (empty if it cannot be read now:
+        the store pipeline then reports the database problem itself)."""
+        from atlas_crawl.storage.database import DatabaseUnavailable, connect
+        from atlas_crawl.storage.plan import document_states
+
+        def read() -> dict[tuple[str, str], Any]:
+            with connect() as conn:
+                return document_states(conn)
+
+        try:
+            return await asyncio.to_thread(read)
+        except (DatabaseUnavailable, Exception) as exc:  # an empty plan is always safe
+            self.logger.warning("no crawl plan from the database (%s): checking everything", exc)
+            return {}
 
     def verify_later(self, document: TrackedDocument) -> None:
         """Fetch ``document`` again once the first pass is over (called by the store)."""
@@ -180,9 +213,17 @@ class TrackingSpider(scrapy.Spider):
                 ", ".join(names),
             )
 
-    def _request(self, check: PolicyCheck, position: int) -> scrapy.Request:
+    def _request(self, check: PolicyCheck, position: int, validators: Any = None) -> scrapy.Request:
         source: Source = check.document.rules.sources[position]
         meta: dict[str, Any] = {"check": check, "position": position}
+        headers: dict[str, str] = {}
+        # Conditional requests only for single plain-HTTP pages: a 304 then stands for
+        # the whole document.
+        if validators is not None and len(check.document.rules.sources) == 1 and not source.render:
+            if validators.etag:
+                headers["If-None-Match"] = validators.etag
+            if validators.last_modified:
+                headers["If-Modified-Since"] = validators.last_modified
         if source.render:
             served: dict[str, Any] = {}
             meta.update(
@@ -198,6 +239,7 @@ class TrackingSpider(scrapy.Spider):
             )
         return scrapy.Request(
             source.url,
+            headers=headers or None,
             callback=self.parse_page,
             errback=self.fetch_failed,
             meta=meta,
@@ -236,7 +278,11 @@ class TrackingSpider(scrapy.Spider):
         if position == 0:
             check.checked_at = datetime.now(UTC)
             check.captured_at = _memento_time(response) or check.checked_at
-        if not 200 <= response.status < 300:
+        asked = response.request.headers if response.request is not None else {}
+        if response.status == 304 and (b"If-None-Match" in asked or b"If-Modified-Since" in asked):
+            check.not_modified = True
+            page.body = None  # nothing new to store: the page is the last capture
+        elif not 200 <= response.status < 300:
             check.fail("http error", f"HTTP {response.status} from {response.url}")
         elif reason := redirect_failure(requested, response.url):
             check.fail("redirected", reason)
@@ -272,6 +318,8 @@ class PolicySpider(TrackingSpider):
 
     platform: ClassVar[str] = ""
     documents: ClassVar[list[Document]] = []
+    # robots.txt is respected unless a platform's spider says otherwise (and why).
+    obey_robots_txt: ClassVar[bool] = True
     _tracked: ClassVar[list[TrackedDocument]] = []
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -294,6 +342,8 @@ class PolicySpider(TrackingSpider):
             seen.add(doc.document_type)
             tracked.append(from_spider_document(cls.platform, doc, here))
         cls._tracked = tracked
+        if not cls.obey_robots_txt:
+            cls.custom_settings = {**(cls.custom_settings or {}), "ROBOTSTXT_OBEY": False}
 
     def tracked_documents(self) -> list[TrackedDocument]:
         only = getattr(self, "documents_filter", None)

@@ -19,7 +19,7 @@ class ExtractPipeline:
         fetched = len(document.rules.sources)
         in_force = [r for r in document.rules_from(check.captured_at) if len(r.sources) == fetched]
         check.rules = in_force[0] if in_force else document.rules
-        if check.failure_reason is not None:
+        if check.failure_reason is not None or check.not_modified:
             return check
         pages = [(p.body or b"", p.content_type) for p in check.pages]
         try:

@@ -138,6 +138,7 @@ class StorePipeline:
             failure_detail=check.failure_detail,
             crawl_id=check.crawl_id,
             extractor_version=EXTRACTOR_VERSION,
+            not_modified=check.not_modified,
         )
         result = record_check(
             self.conn,

@@ -76,6 +76,7 @@ class CheckRecord:
     crawl_id: str | None = None
     extractor_version: str = ""
     source_ref: str | None = None  # where an imported capture came from
+    not_modified: bool = False  # a 304 answer to a conditional request: no new capture
 
     @property
     def raw_sha256(self) -> str | None:
@@ -92,9 +93,13 @@ class CheckRecord:
         """The first page's capture: what a version of a combined document points at."""
         return next((p.raw_sha256 for p in self.pages if p.body is not None), None)
 
+    text_sha256_override: str | None = None  # a 304 check stands for the current text
+
     @property
     def text_sha256(self) -> str | None:
-        return sha256_hex(self.text) if self.text is not None else None
+        if self.text is None:
+            return self.text_sha256_override
+        return sha256_hex(self.text)
 
 
 @dataclass(frozen=True)
@@ -421,7 +426,7 @@ def record_check(
     extraction changed and the change is ``technical``. ``write_warc`` writes the WARC
     records of the checks that make, propose or confirm a version.
     """
-    if rec.text is None and rec.failure_reason is None:
+    if rec.text is None and rec.failure_reason is None and not rec.not_modified:
         raise ValueError("a check needs either a text or a failure reason")
     if rec.text is not None and not rec.text.strip():
         raise ValueError("an empty text is a failure, not a version")
@@ -450,6 +455,17 @@ def record_check(
                FROM versions WHERE document_id = %s ORDER BY version_number DESC LIMIT 1""",
             (document_id,),
         ).fetchone()
+        if latest is None and rec.not_modified:
+            check_id = _insert_check(
+                conn,
+                document_id,
+                rec,
+                "failed",
+                previous,
+                "not modified",
+                "a 304 answer, but no version is stored to stand for",
+            )
+            return CheckResult(check_id, "failed", failure_reason="not modified")
         if latest is None:
             check_id = _insert_check(conn, document_id, rec, "first", previous, warc=warc())
             version_id = _new_version(
@@ -462,6 +478,19 @@ def record_check(
 
         old_id, old_number, old_hash, old_text = latest[:4]
         candidate = previous.candidate_id
+        if rec.not_modified:
+            # The server vouches that the page is the one of the last settled capture.
+            rec.text_sha256_override = old_hash
+            check_id = _insert_check(conn, document_id, rec, "unchanged", previous)
+            conn.execute(
+                """UPDATE versions SET last_seen_at = greatest(last_seen_at, %s)
+                   WHERE version_id = %s""",
+                (rec.captured_at, old_id),
+            )
+            conn.execute(
+                "UPDATE checks SET version_id = %s WHERE check_id = %s", (old_id, check_id)
+            )
+            return CheckResult(check_id, "unchanged", old_id, old_number)
         if old_hash == rec.text_sha256:
             if candidate is not None:
                 # The old text is back: the candidate was not the policy's new text.

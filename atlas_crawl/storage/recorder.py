@@ -403,6 +403,18 @@ def _record_change(
     return version_id, int(row[0]), kind
 
 
+def _seen_again(
+    conn: psycopg.Connection, version_id: int, check_id: int, captured_at: datetime
+) -> None:
+    """A check saw the current version again: it points at it and extends its life."""
+    conn.execute(
+        """UPDATE versions SET last_seen_at = greatest(last_seen_at, %s)
+           WHERE version_id = %s""",
+        (captured_at, version_id),
+    )
+    conn.execute("UPDATE checks SET version_id = %s WHERE check_id = %s", (version_id, check_id))
+
+
 def _seen_short_before(previous: _Previous, text_sha256: str | None) -> bool:
     """Whether the previous check found this same too-short text (so it is real)."""
     return previous.last_reason == "too short" and previous.last_text_sha256 == text_sha256
@@ -482,14 +494,7 @@ def record_check(
             # The server vouches that the page is the one of the last settled capture.
             rec.text_sha256_override = old_hash
             check_id = _insert_check(conn, document_id, rec, "unchanged", previous)
-            conn.execute(
-                """UPDATE versions SET last_seen_at = greatest(last_seen_at, %s)
-                   WHERE version_id = %s""",
-                (rec.captured_at, old_id),
-            )
-            conn.execute(
-                "UPDATE checks SET version_id = %s WHERE check_id = %s", (old_id, check_id)
-            )
+            _seen_again(conn, old_id, check_id, rec.captured_at)
             return CheckResult(check_id, "unchanged", old_id, old_number)
         if old_hash == rec.text_sha256:
             if candidate is not None:
@@ -506,14 +511,7 @@ def record_check(
                 warc=warc() if candidate is not None else None,
                 verifies=candidate,
             )
-            conn.execute(
-                """UPDATE versions SET last_seen_at = greatest(last_seen_at, %s)
-                   WHERE version_id = %s""",
-                (rec.captured_at, old_id),
-            )
-            conn.execute(
-                "UPDATE checks SET version_id = %s WHERE check_id = %s", (old_id, check_id)
-            )
+            _seen_again(conn, old_id, check_id, rec.captured_at)
             return CheckResult(
                 check_id, "unchanged", old_id, old_number, unconfirmed_check_id=candidate
             )

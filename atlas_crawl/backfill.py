@@ -108,9 +108,8 @@ def ota_captures(
                     continue
                 document = by_path.get((path.parts[0], path.stem))
                 if document is None or len(document.rules.sources) != 1:
-                    ignored[str(path.parts[0] + "/" + path.stem)] = (
-                        ignored.get(path.parts[0] + "/" + path.stem, 0) + 1
-                    )
+                    key = f"{path.parts[0]}/{path.stem}"
+                    ignored[key] = ignored.get(key, 0) + 1
                     continue
                 body = _blob(cat.stdin, cat.stdout, f"{commit}:{name}")
                 yield Capture(

@@ -12,7 +12,7 @@ import functools
 import inspect
 import logging
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar
@@ -163,7 +163,7 @@ class TrackingSpider(scrapy.Spider):
     async def _states(self) -> dict[tuple[str, str], Any]:
         """Last checks and validators from the database (empty if it cannot be read now:
         the store pipeline then reports the database problem itself)."""
-        from atlas_crawl.storage.database import DatabaseUnavailable, connect
+        from atlas_crawl.storage.database import connect
         from atlas_crawl.storage.plan import document_states
 
         def read() -> dict[tuple[str, str], Any]:
@@ -172,7 +172,7 @@ class TrackingSpider(scrapy.Spider):
 
         try:
             return await asyncio.to_thread(read)
-        except (DatabaseUnavailable, Exception) as exc:  # an empty plan is always safe
+        except Exception as exc:  # an empty plan is always safe; the store reports the cause
             self.logger.warning("no crawl plan from the database (%s): checking everything", exc)
             return {}
 
@@ -351,7 +351,3 @@ class PolicySpider(TrackingSpider):
             wanted = {d.strip() for d in str(only).split(",")}
             return [d for d in self._tracked if d.document_type in wanted]
         return list(self._tracked)
-
-
-def platform_spiders(spider_classes: Iterable[type]) -> list[type[PolicySpider]]:
-    return [c for c in spider_classes if issubclass(c, PolicySpider) and c is not PolicySpider]

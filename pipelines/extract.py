@@ -7,6 +7,7 @@ import logging
 from itemadapter import ItemAdapter
 
 from atlas_crawl.extraction import ExtractionError, extract_at
+from atlas_crawl.extraction.extract import applicable_rules
 from atlas_crawl.items import PolicyCheck
 
 log = logging.getLogger(__name__)
@@ -16,8 +17,7 @@ class ExtractPipeline:
     def process_item(self, item: PolicyCheck) -> PolicyCheck:
         check: PolicyCheck = ItemAdapter(item).item
         document = check.document
-        fetched = len(document.rules.sources)
-        in_force = [r for r in document.rules_from(check.captured_at) if len(r.sources) == fetched]
+        in_force = applicable_rules(document, check.captured_at, len(document.rules.sources))
         check.rules = in_force[0] if in_force else document.rules
         if check.failure_reason is not None or check.not_modified:
             return check

@@ -17,14 +17,10 @@ from typing import Any, BinaryIO
 
 import psycopg
 
-from atlas_crawl.evidence.citation import citation, citation_text
+from atlas_crawl.evidence.citation import NotFound, citation, citation_text
 from atlas_crawl.evidence.warc import WarcPage, write_page, write_warcinfo
 from atlas_crawl.storage.captures import load_capture
 from atlas_crawl.textdiff import render_diff
-
-
-class NotFound(LookupError):
-    pass
 
 
 def check_pages(conn: psycopg.Connection, check_id: int) -> list[dict[str, Any]]:

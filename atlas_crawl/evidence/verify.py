@@ -10,7 +10,7 @@ from pathlib import Path
 import psycopg
 
 from atlas_crawl.evidence.ledger import FIELDS, evidence_hash
-from atlas_crawl.evidence.warc import payload_digest, read_capture
+from atlas_crawl.evidence.warc import read_capture
 from atlas_crawl.storage.captures import CaptureCache, load_capture
 
 
@@ -114,6 +114,3 @@ def verify(conn: psycopg.Connection, evidence_folder: Path) -> VerifyReport:
         ]
     }
     return VerifyReport(mismatches, counts)
-
-
-__all__ = ["Mismatch", "VerifyReport", "payload_digest", "verify"]

@@ -10,7 +10,3 @@ class ExtractionError(Exception):
         super().__init__(f"{reason}: {detail}" if detail else reason)
         self.reason = reason
         self.detail = detail
-
-    @property
-    def message(self) -> str:
-        return str(self)

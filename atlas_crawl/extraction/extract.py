@@ -98,6 +98,11 @@ def extract_document(pages: Sequence[tuple[bytes, str]], rules: Rules) -> str:
     return normalize_text("\n\n".join(texts))
 
 
+def applicable_rules(document: TrackedDocument, captured_at: datetime, pages: int) -> list[Rules]:
+    """The rules in force at ``captured_at`` then the later ones, for that many pages."""
+    return [r for r in document.rules_from(captured_at) if len(r.sources) == pages]
+
+
 def extract_at(
     document: TrackedDocument, pages: Sequence[tuple[bytes, str]], captured_at: datetime
 ) -> tuple[Rules, str]:
@@ -108,7 +113,7 @@ def extract_at(
     which can be after the page changed). Only rules for as many pages as were fetched
     apply. Raises the first rules' ``ExtractionError`` when none works.
     """
-    candidates = [r for r in document.rules_from(captured_at) if len(r.sources) == len(pages)]
+    candidates = applicable_rules(document, captured_at, len(pages))
     if not candidates:
         raise ExtractionError("no rules", f"no declaration rules for {len(pages)} page(s)")
     first_error: ExtractionError | None = None

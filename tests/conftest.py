@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import textwrap
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -211,3 +212,17 @@ def cli(
         text=True,
         timeout=timeout,
     )
+
+
+def write_spider(tmp_path: Path, package: str, module: str, class_source: str) -> str:
+    """A platform spider module in ``tmp_path/package`` (one file, as a user adds one);
+    returns the PYTHONPATH under which Scrapy finds it and the project."""
+    folder = tmp_path / package
+    folder.mkdir(exist_ok=True)
+    (folder / "__init__.py").touch()
+    header = (
+        "from atlas_crawl.declarations import Document\n"
+        "from atlas_crawl.spider import PolicySpider\n\n"
+    )
+    (folder / f"{module}.py").write_text(header + textwrap.dedent(class_source))
+    return f"{tmp_path}{os.pathsep}{ROOT}"

@@ -14,6 +14,7 @@ from tests.conftest import (
     make_pdf,
     run_scrapy,
     write_declarations,
+    write_spider,
 )
 
 POLICY = """<html><head><script>build="{build}"</script></head><body>
@@ -247,23 +248,16 @@ def test_an_unreachable_database_stops_the_run_before_any_fetch(site: Site, tmp_
 def test_a_platform_spider_crawls_real_markup(site: Site, tmp_path: Path, db_url: str) -> None:
     """A one-file platform spider, run by name, on a real captured page."""
     url = site.serve("/en/privacy", fixture_bytes("github/privacy-00577.html.gz"))
-    package = tmp_path / "localspiders"
-    package.mkdir()
-    (package / "__init__.py").write_text("")
-    (package / "localgithub.py").write_text(
-        "from atlas_crawl.declarations import Document\n"
-        "from atlas_crawl.spider import PolicySpider\n\n"
+    path = write_spider(
+        tmp_path,
+        "localspiders",
+        "localgithub",
         "class LocalGitHubSpider(PolicySpider):\n"
         "    name = 'localgithub'\n"
         "    platform = 'GitHub'\n"
-        f"    documents = [Document('Privacy Policy', {url!r}, select='#article-contents')]\n"
+        f"    documents = [Document('Privacy Policy', {url!r}, select='#article-contents')]\n",
     )
-    root = Path(__file__).resolve().parents[1]
-    env = {
-        **os.environ,
-        "ATLAS_DATABASE_URL": db_url,
-        "PYTHONPATH": f"{tmp_path}{os.pathsep}{root}",
-    }
+    env = {**os.environ, "ATLAS_DATABASE_URL": db_url, "PYTHONPATH": path}
     result = run_scrapy(["crawl", "localgithub", "-s", "SPIDER_MODULES=localspiders"], env)
     assert result.returncode == 0, result.output
     with psycopg.connect(db_url) as conn:

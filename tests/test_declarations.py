@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import textwrap
 from pathlib import Path
 
 import pytest
 
 from atlas_crawl.declarations import DeclarationError, Document, Range, load_ota_folder
 from atlas_crawl.spider import PolicySpider
-from tests.conftest import ROOT, SHARED_CORPUS, run_scrapy
+from tests.conftest import ROOT, SHARED_CORPUS, run_scrapy, write_spider
 
 PLATFORMS = [
     "linkedin",
@@ -137,35 +136,32 @@ def test_every_reference_declaration_loads() -> None:
 
 def test_a_new_platform_is_one_file(tmp_path: Path) -> None:
     """Adding a spider module is all it takes; a bad one fails naming its file and field."""
-    package = tmp_path / "myspiders"
-    package.mkdir()
-    (package / "__init__.py").write_text("")
-    (package / "example.py").write_text(
-        textwrap.dedent("""
-        from atlas_crawl.declarations import Document
-        from atlas_crawl.spider import PolicySpider
-
+    path = write_spider(
+        tmp_path,
+        "myspiders",
+        "example",
+        """
         class ExampleSpider(PolicySpider):
             name = "example"
             platform = "Example"
             documents = [Document("Privacy Policy", "https://example.com/privacy", select="main")]
-    """)
+    """,
     )
-    env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}"}
+    env = {**os.environ, "PYTHONPATH": path}
     settings = ["-s", "SPIDER_MODULES=myspiders,spiders"]
     result = run_scrapy(["list", *settings], env)
     assert result.returncode == 0 and "example" in result.output.split(), result.output
 
-    (package / "broken.py").write_text(
-        textwrap.dedent("""
-        from atlas_crawl.declarations import Document
-        from atlas_crawl.spider import PolicySpider
-
+    write_spider(
+        tmp_path,
+        "myspiders",
+        "broken",
+        """
         class BrokenSpider(PolicySpider):
             name = "broken"
             platform = "Broken"
             documents = [Document("Privacy Policy", "https://example.com/", select="##")]
-    """)
+    """,
     )
     result = run_scrapy(["list", *settings], env)
     assert result.returncode != 0

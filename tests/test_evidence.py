@@ -40,12 +40,20 @@ def declare(site: Site, tmp_path: Path, path: str = "/p") -> Path:
     )
 
 
+def track_a(
+    crawl: CrawlRunner, site: Site, tmp_path: Path, env: dict[str, str] | None = None
+) -> Path:
+    """Example / Privacy Policy served with text A and crawled once: version 1."""
+    site.serve("/p", page(A))
+    decl = declare(site, tmp_path)
+    crawl("declarations", path=decl, env=env)
+    return decl
+
+
 def test_flapping_text_is_not_a_change(
     crawl: CrawlRunner, site: Site, tmp_path: Path, db_url: str
 ) -> None:
-    site.serve("/p", page(A))
-    decl = declare(site, tmp_path)
-    crawl("declarations", path=decl)
+    decl = track_a(crawl, site, tmp_path)
     # An A/B test: the new text is gone when the page is fetched again.
     for _ in range(2):
         site.alternate("/p", page(B), page(A))
@@ -60,9 +68,7 @@ def test_flapping_text_is_not_a_change(
 def test_a_third_text_becomes_the_candidate_and_is_confirmed_later(
     crawl: CrawlRunner, site: Site, tmp_path: Path, db_url: str
 ) -> None:
-    site.serve("/p", page(A))
-    decl = declare(site, tmp_path)
-    crawl("declarations", path=decl)
+    decl = track_a(crawl, site, tmp_path)
     site.alternate("/p", page(B), page(C))
     crawl("declarations", path=decl)
     assert outcomes(db_url) == ["first", "unconfirmed", "candidate"]
@@ -80,9 +86,7 @@ def test_a_third_text_becomes_the_candidate_and_is_confirmed_later(
 def test_verification_waits_the_configured_delay(
     crawl: CrawlRunner, site: Site, tmp_path: Path, db_url: str
 ) -> None:
-    site.serve("/p", page(A))
-    decl = declare(site, tmp_path)
-    crawl("declarations", path=decl)
+    decl = track_a(crawl, site, tmp_path)
     site.serve("/p", page(B))
     result = crawl("declarations", path=decl, env={"ATLAS_VERIFY_DELAY": "2"})
     assert result.returncode == 0, result.output
@@ -97,9 +101,7 @@ def test_warc_records_tamper_evidence_and_verify(
     crawl: CrawlRunner, site: Site, tmp_path: Path, db_url: str
 ) -> None:
     evidence = tmp_path / "evidence"
-    site.serve("/p", page(A))
-    decl = declare(site, tmp_path)
-    crawl("declarations", path=decl)
+    decl = track_a(crawl, site, tmp_path)
     site.serve("/p", page(B))
     crawl("declarations", path=decl)
     crawl("declarations", path=decl)  # unchanged: no WARC for it
@@ -248,9 +250,7 @@ def test_changed_documents_are_archived(
     crawl: CrawlRunner, site: Site, tmp_path: Path, db_url: str
 ) -> None:
     spn = _SavePageNow()
-    site.serve("/p", page(A))
-    decl = declare(site, tmp_path)
-    crawl("declarations", path=decl, env=_wayback_env(spn))
+    decl = track_a(crawl, site, tmp_path, _wayback_env(spn))
     site.serve("/p", page(B))
     result = crawl("declarations", path=decl, env=_wayback_env(spn))
     assert result.returncode == 0, result.output
@@ -272,9 +272,7 @@ def test_a_failing_archive_never_loses_the_change(
     crawl: CrawlRunner, site: Site, tmp_path: Path, db_url: str
 ) -> None:
     spn = _SavePageNow(fail=True)
-    site.serve("/p", page(A))
-    decl = declare(site, tmp_path)
-    crawl("declarations", path=decl)
+    decl = track_a(crawl, site, tmp_path)
     site.serve("/p", page(B))
     result = crawl("declarations", path=decl, env=_wayback_env(spn))
     assert result.returncode == 0, result.output
@@ -310,9 +308,7 @@ def test_cite_export_and_warc_on_demand(
     crawl: CrawlRunner, site: Site, tmp_path: Path, db_url: str
 ) -> None:
     evidence = tmp_path / "evidence"
-    site.serve("/p", page(A))
-    decl = declare(site, tmp_path)
-    crawl("declarations", path=decl)
+    decl = track_a(crawl, site, tmp_path)
     site.serve("/p", page(B))
     crawl("declarations", path=decl)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import psycopg
 
-from tests.conftest import ROOT, CrawlRunner, Site, cli, run_scrapy, write_declarations
+from tests.conftest import CrawlRunner, Site, cli, run_scrapy, write_declarations, write_spider
 from tests.test_evidence import A, B, page
 
 
@@ -77,19 +77,16 @@ def test_robots_txt_is_respected_unless_a_platform_says_otherwise(
     )
     env = {**os.environ, "ATLAS_DATABASE_URL": db_url, "ATLAS_EVIDENCE_DIR": str(tmp_path / "e")}
     run_scrapy(["crawl", "declarations", "-a", f"path={decl}"], env)
-    package = tmp_path / "sp"
-    package.mkdir()
-    (package / "__init__.py").write_text("")
-    (package / "ownsite.py").write_text(
-        "from atlas_crawl.declarations import Document\n"
-        "from atlas_crawl.spider import PolicySpider\n\n"
+    env["PYTHONPATH"] = write_spider(
+        tmp_path,
+        "sp",
+        "ownsite",
         "class OwnSiteSpider(PolicySpider):\n"
         "    name = 'ownsite'\n"
         "    platform = 'Own Site'\n"
         "    obey_robots_txt = False  # our own site: robots.txt is for others\n"
-        f"    documents = [Document('Privacy Policy', {url!r}, select='main')]\n"
+        f"    documents = [Document('Privacy Policy', {url!r}, select='main')]\n",
     )
-    env["PYTHONPATH"] = f"{tmp_path}{os.pathsep}{ROOT}"
     result = run_scrapy(["crawl", "ownsite", "-s", "SPIDER_MODULES=sp"], env)
     assert result.returncode == 0, result.output
     with psycopg.connect(db_url) as conn:

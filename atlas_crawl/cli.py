@@ -67,11 +67,19 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     settings = get_project_settings()
     if args.due:
         settings.set("ATLAS_DUE_HOURS", args.due, priority="cmdline")
+    common: dict[str, str] = {}
+    if args.redis:
+        from atlas_crawl.distributed import distributed_settings, round_name
+
+        settings.setdict(distributed_settings(args.redis), priority="cmdline")
+        common["round"] = round_name(args.round)
+    elif args.round:
+        common["round"] = args.round
     process = CrawlerProcess(settings)
     for name in names:
-        process.crawl(name)
+        process.crawl(name, **common)
     if args.declarations:
-        kwargs = {"path": args.declarations}
+        kwargs = {"path": args.declarations, **common}
         if args.services:
             kwargs["services"] = args.services
         process.crawl("declarations", **kwargs)
@@ -372,6 +380,17 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         metavar="HOURS",
         help="only documents not checked successfully in the last HOURS",
+    )
+    crawl.add_argument(
+        "--redis",
+        metavar="URL",
+        default=os.environ.get("ATLAS_REDIS_URL"),
+        help="share the round's queue with other processes at this Redis (ATLAS_REDIS_URL)",
+    )
+    crawl.add_argument(
+        "--round",
+        help="the round to join: each document is checked once per round "
+        "(default with --redis: the current UTC hour)",
     )
     crawl.set_defaults(func=cmd_crawl)
 

@@ -98,3 +98,10 @@ ATLAS_CONDITIONAL_REQUESTS = os.environ.get("ATLAS_CONDITIONAL_REQUESTS", "1") n
 )
 # Skip documents successfully checked less than this many hours ago (0: check all).
 ATLAS_DUE_HOURS = float(os.environ.get("ATLAS_DUE_HOURS", "0"))
+
+# Distributed crawling: processes that share ATLAS_REDIS_URL share one queue per round.
+if os.environ.get("ATLAS_REDIS_URL"):
+    from atlas_crawl.distributed import distributed_settings
+
+    globals().update(distributed_settings(os.environ["ATLAS_REDIS_URL"]))
+ATLAS_REDIS_LEASE = float(os.environ.get("ATLAS_REDIS_LEASE", "30"))

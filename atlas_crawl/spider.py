@@ -215,7 +215,15 @@ class TrackingSpider(scrapy.Spider):
 
     def _request(self, check: PolicyCheck, position: int, validators: Any = None) -> scrapy.Request:
         source: Source = check.document.rules.sources[position]
-        meta: dict[str, Any] = {"check": check, "position": position}
+        document = check.document
+        meta: dict[str, Any] = {
+            "check": check,
+            "position": position,
+            # For the shared queue of a distributed round (atlas_crawl.distributed).
+            "atlas_document": f"{document.platform}/{document.document_type}",
+            "atlas_verifying": check.verifying,
+            "atlas_seed": position == 0 and not check.verifying,
+        }
         headers: dict[str, str] = {}
         # Conditional requests only for single plain-HTTP pages: a 304 then stands for
         # the whole document.
@@ -275,6 +283,8 @@ class TrackingSpider(scrapy.Spider):
                 page.screenshot = await page_obj.screenshot(full_page=True, type="png")
             await page_obj.close()
         check.pages.append(page)
+        # The process that fetched (in a distributed round, not always the one that queued).
+        check.crawl_id = self.crawl_id
         if position == 0:
             check.checked_at = datetime.now(UTC)
             check.captured_at = _memento_time(response) or check.checked_at
@@ -297,6 +307,7 @@ class TrackingSpider(scrapy.Spider):
         page_obj = request.meta.get("playwright_page")
         if page_obj is not None:
             await page_obj.close()
+        check.crawl_id = self.crawl_id
         if not check.pages:
             check.checked_at = check.captured_at = datetime.now(UTC)
         check.pages.append(Page(requested_url=request.url))

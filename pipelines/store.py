@@ -139,6 +139,7 @@ class StorePipeline:
             crawl_id=check.crawl_id,
             extractor_version=EXTRACTOR_VERSION,
             not_modified=check.not_modified,
+            source_ref=self._round_ref(check),
         )
         result = record_check(
             self.conn,
@@ -154,6 +155,17 @@ class StorePipeline:
                 (result.version_id,),
             )
         return result
+
+    def _round_ref(self, check: PolicyCheck) -> str | None:
+        """A check that belongs to a named round is recorded once per round (the
+        database refuses a second one), whichever process makes it."""
+        spider = self.crawler.spider
+        name = getattr(spider, "round", None)
+        if not name:
+            return None
+        document = check.document
+        ref = f"round:{spider.name}:{name}:{document.platform}/{document.document_type}"
+        return f"{ref}:verify" if check.verifying else ref
 
     def _archive(self, version_id: int, url: str) -> None:
         assert self.archiver is not None
@@ -184,7 +196,9 @@ class StorePipeline:
         if stats is not None:
             stats.inc_value(f"atlas/checks/{result.outcome}")
         name = f"{check.document.platform} / {check.document.document_type}"
-        if result.outcome == "failed":
+        if result.outcome == "duplicate":
+            log.info("%s: already checked in this round (check %s)", name, result.check_id)
+        elif result.outcome == "failed":
             log.warning(
                 "%s: check failed (%s): %s",
                 name,

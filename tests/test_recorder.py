@@ -190,3 +190,17 @@ def test_captures_are_delta_compressed_against_the_previous_one(db: psycopg.Conn
     assert max(depth for _, _, depth in rows) == MAX_DEPTH - 1
     for body in (bodies[0], bodies[20], bodies[-1]):
         assert load_capture(db, sha256_hex(body), CaptureCache(1)) == body
+
+
+def test_a_capture_with_a_known_source_is_recorded_once(db: psycopg.Connection) -> None:
+    """A round's document checked by a second process, or an import resumed: the
+    database keeps the first record and adds nothing."""
+    first = make(TEXT_1)
+    first.source_ref = "round:declarations:r1:Example/Privacy Policy"
+    recorded = record_check(db, first)
+    again = make(TEXT_2, body=b"<html>v2</html>", minutes=1)
+    again.source_ref = first.source_ref
+    duplicate = record_check(db, again)
+    assert (duplicate.outcome, duplicate.check_id) == ("duplicate", recorded.check_id)
+    assert db.execute("SELECT count(*) FROM checks").fetchone() == (1,)
+    assert db.execute("SELECT count(*) FROM captures").fetchone() == (1,)

@@ -448,6 +448,14 @@ def record_check(
 
     with conn.transaction():
         document_id = _document_id(conn, rec)
+        if rec.source_ref is not None:
+            # Under the document's lock: a capture already recorded is not recorded twice
+            # (a resumed import, a round's document checked by two processes).
+            done = conn.execute(
+                "SELECT check_id FROM checks WHERE source_ref = %s", (rec.source_ref,)
+            ).fetchone()
+            if done is not None:
+                return CheckResult(int(done[0]), "duplicate")
         _store_captures(conn, document_id, rec.pages)
         previous = _previous(conn, document_id)
         if rec.failure_reason is not None:

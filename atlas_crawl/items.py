@@ -23,6 +23,8 @@ class PolicyCheck:
     # Set by the extraction pipeline, or by the spider when fetching failed.
     rules: Rules | None = None
     text: str | None = None
+    # Instead of a text: the pages are the last settled capture's (storage.plan).
+    same_capture_text_sha256: str | None = None
     failure_reason: str | None = None
     failure_detail: str | None = None
 

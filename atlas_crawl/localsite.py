@@ -31,7 +31,8 @@ class Route:
 
 
 class LocalSite:
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        """Serve on ``host``, a loopback address (127.0.0.2 etc. stand for other sites)."""
         self.routes: dict[str, Route] = {}
         self.hits: list[str] = []
         site = self
@@ -63,13 +64,14 @@ class LocalSite:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer((host, 0), Handler)
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     @property
     def base(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        host, port = str(self.server.server_address[0]), self.server.server_address[1]
+        return f"http://{host}:{port}"
 
     def url(self, path: str) -> str:
         return self.base + path

@@ -143,7 +143,10 @@ class TrackingSpider(scrapy.Spider):
             getattr(self, "due", None) or self.settings.getfloat("ATLAS_DUE_HOURS", 0)
         )
         conditional = self.settings.getbool("ATLAS_CONDITIONAL_REQUESTS", True)
-        states = await self._states() if (due_hours or conditional) else {}
+        states = await self._states()
+        # The extraction pipeline reads it too: a capture identical to the last settled
+        # one is not extracted again.
+        self.plan = states
         now = datetime.now(UTC)
         skipped = 0
         for document in self.tracked_documents():

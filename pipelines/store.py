@@ -25,6 +25,7 @@ from scrapy.crawler import Crawler
 
 from atlas_crawl.evidence.warc import WarcPage, WarcRef, WarcStore
 from atlas_crawl.evidence.wayback import ArchiveError, WaybackClient, WaybackSettings
+from atlas_crawl.extraction import ExtractionError, extract_at
 from atlas_crawl.extraction.extract import EXTRACTOR_VERSION, reextract_stored
 from atlas_crawl.items import PolicyCheck
 from atlas_crawl.rules_json import rules_to_json
@@ -34,6 +35,7 @@ from atlas_crawl.storage.recorder import (
     DEFAULT_MIN_LENGTH_RATIO,
     CheckRecord,
     CheckResult,
+    StalePlan,
     record_check,
 )
 
@@ -122,6 +124,26 @@ class StorePipeline:
 
     def _record(self, check: PolicyCheck) -> CheckResult:
         assert self.conn is not None
+        try:
+            result = self._record_once(check)
+        except StalePlan:
+            # Another process or crawl moved the document on since the plan was read.
+            check.same_capture_text_sha256 = None
+            pages = [(p.body or b"", p.content_type) for p in check.pages]
+            try:
+                check.rules, check.text = extract_at(check.document, pages, check.captured_at)
+            except ExtractionError as exc:
+                check.fail(exc.reason, exc.detail)
+            result = self._record_once(check)
+        if result.change_id is not None and self.archiver is not None:
+            self.conn.execute(
+                "UPDATE versions SET archive_status = 'pending' WHERE version_id = %s",
+                (result.version_id,),
+            )
+        return result
+
+    def _record_once(self, check: PolicyCheck) -> CheckResult:
+        assert self.conn is not None
         rules = check.rules or check.document.rules
         record = CheckRecord(
             platform=check.document.platform,
@@ -140,8 +162,9 @@ class StorePipeline:
             extractor_version=EXTRACTOR_VERSION,
             not_modified=check.not_modified,
             source_ref=self._round_ref(check),
+            same_capture_text_sha256=check.same_capture_text_sha256,
         )
-        result = record_check(
+        return record_check(
             self.conn,
             record,
             self.min_length_ratio,
@@ -149,12 +172,6 @@ class StorePipeline:
             self.verify,
             self._write_warc,
         )
-        if result.change_id is not None and self.archiver is not None:
-            self.conn.execute(
-                "UPDATE versions SET archive_status = 'pending' WHERE version_id = %s",
-                (result.version_id,),
-            )
-        return result
 
     def _round_ref(self, check: PolicyCheck) -> str | None:
         """A check that belongs to a named round is recorded once per round (the
@@ -237,5 +254,5 @@ class StorePipeline:
             )
         # The raw bodies are stored; do not keep them in memory past this point.
         for page in check.pages:
-            page.body = page.network_body = page.screenshot = None
+            page.release()
         return check

@@ -83,30 +83,42 @@ def load_capture(conn: psycopg.Connection, digest: str, cache: CaptureCache = _c
     return base
 
 
+def capture_exists(conn: psycopg.Connection, digest: str) -> bool:
+    return (
+        conn.execute("SELECT 1 FROM captures WHERE raw_sha256 = %s", (digest,)).fetchone()
+        is not None
+    )
+
+
 def store_capture(
     conn: psycopg.Connection,
     body: bytes,
     content_type: str,
     previous: str | None,
     cache: CaptureCache = _cache,
+    digest: str | None = None,
 ) -> str:
     """Store ``body`` once; delta-compressed against ``previous`` when there is one."""
-    digest = hashlib.sha256(body).hexdigest()
-    if conn.execute("SELECT 1 FROM captures WHERE raw_sha256 = %s", (digest,)).fetchone():
+    digest = digest or hashlib.sha256(body).hexdigest()
+    if capture_exists(conn, digest):
         cache.put(digest, body)
         return digest
-    compression, packed, base, depth = "zstd", _full.compress(body), None, 0
+    compression, packed, base, depth = "zstd", b"", None, 0
     if previous is not None and previous != digest:
         row = conn.execute(
             "SELECT depth FROM captures WHERE raw_sha256 = %s", (previous,)
         ).fetchone()
         if row is not None and row[0] + 1 < MAX_DEPTH:
             base_body = load_capture(conn, previous, cache)
-            delta = zstandard.ZstdCompressor(
+            packed = zstandard.ZstdCompressor(
                 level=_LEVEL, dict_data=_dictionary(base_body)
             ).compress(body)
-            if len(delta) < len(packed):
-                compression, packed, base, depth = "zstd-delta", delta, previous, row[0] + 1
+            compression, base, depth = "zstd-delta", previous, row[0] + 1
+    # A delta under 5% of the body beats any plain compression of HTML: skip trying one.
+    if compression == "zstd" or len(packed) > len(body) // 20:
+        full = _full.compress(body)
+        if compression == "zstd" or len(full) <= len(packed):
+            compression, packed, base, depth = "zstd", full, None, 0
     conn.execute(
         """INSERT INTO captures (raw_sha256, size, compression, body, content_type,
                base_sha256, depth)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import psycopg
 
@@ -14,6 +15,26 @@ class DocumentState:
     last_success_at: datetime | None
     etag: str | None
     last_modified: str | None
+    # Set when the document's very last check settled the current version's text: a
+    # capture with these bytes, read with this declaration and extractor, gives it again.
+    settled_raw_sha256: str | None = None
+    settled_text_sha256: str | None = None
+    declaration: dict[str, Any] | None = None
+    extractor_version: str | None = None
+
+    def same_capture(
+        self, raw_sha256: str | None, declaration: dict[str, Any], extractor_version: str
+    ) -> str | None:
+        """The settled text's hash if a capture ``raw_sha256`` needs no extraction."""
+        if (
+            raw_sha256 is not None
+            and self.settled_text_sha256 is not None
+            and raw_sha256 == self.settled_raw_sha256
+            and declaration == self.declaration
+            and extractor_version == self.extractor_version
+        ):
+            return self.settled_text_sha256
+        return None
 
 
 def _header(headers: dict | None, name: str) -> str | None:
@@ -31,18 +52,32 @@ def document_states(conn: psycopg.Connection) -> dict[tuple[str, str], DocumentS
     """
     rows = conn.execute(
         """SELECT DISTINCT ON (k.document_id) p.name, d.document_type, k.checked_at,
-                  k.outcome, pg.response_headers
+                  k.outcome, pg.response_headers, k.raw_sha256, k.text_sha256,
+                  d.declaration, v.text_sha256, v.extractor_version,
+                  k.check_id = (SELECT max(l.check_id) FROM checks l
+                                WHERE l.document_id = k.document_id) AS is_last
            FROM checks k JOIN documents d USING (document_id) JOIN platforms p USING (platform_id)
            LEFT JOIN check_pages pg ON pg.check_id = k.check_id AND pg.position = 0
+           LEFT JOIN LATERAL (
+               SELECT text_sha256, extractor_version FROM versions
+               WHERE document_id = k.document_id ORDER BY version_number DESC LIMIT 1
+           ) v ON true
            WHERE k.outcome <> 'failed'
            ORDER BY k.document_id, k.check_id DESC"""
     ).fetchall()
     states = {}
-    for platform, document_type, checked_at, outcome, headers in rows:
+    for row in rows:
+        platform, document_type, checked_at, outcome, headers = row[:5]
+        raw, text, declaration, version_text, extractor, is_last = row[5:]
         settled = outcome in ("first", "unchanged", "changed")
+        same = settled and is_last and text is not None and text == version_text
         states[(platform, document_type)] = DocumentState(
             checked_at,
             _header(headers, "etag") if settled else None,
             _header(headers, "last-modified") if settled else None,
+            raw if same else None,
+            text if same else None,
+            declaration if same else None,
+            extractor if same else None,
         )
     return states

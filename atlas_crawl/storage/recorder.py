@@ -20,7 +20,7 @@ from atlas_crawl.diffing import make_diff
 from atlas_crawl.evidence.dates import ANNOUNCEMENT, stated_date
 from atlas_crawl.evidence.ledger import evidence_hash
 from atlas_crawl.evidence.warc import WarcRef
-from atlas_crawl.storage.captures import load_capture, store_capture
+from atlas_crawl.storage.captures import capture_exists, load_capture, store_capture
 
 # A new text shorter than this share of the current version is taken as a broken
 # extraction (a half-rendered page, a placeholder, a selector now matching a fragment),
@@ -38,6 +38,20 @@ def sha256_hex(data: bytes | str) -> str:
     return hashlib.sha256(data.encode("utf-8") if isinstance(data, str) else data).hexdigest()
 
 
+def combined_sha256(hashes: Sequence[str | None]) -> str | None:
+    """A check's raw hash: its page's, or for a combined document the hash of its pages'."""
+    if not hashes or any(h is None for h in hashes):
+        return hashes[0] if len(hashes) == 1 else None
+    if len(hashes) == 1:
+        return hashes[0]
+    return sha256_hex("\n".join(h for h in hashes if h))
+
+
+class StalePlan(Exception):
+    """A check skipped extraction because its pages were the last settled capture's, but
+    the database has moved on since the crawl read its plan: extract and record again."""
+
+
 @dataclass
 class Page:
     """One fetched page of a check, as the evidence keeps it."""
@@ -53,10 +67,21 @@ class Page:
     rendered: bool = False  # body is the browser's rendered DOM
     network_body: bytes | None = None  # for a rendered page, the document as served
     screenshot: bytes | None = None
+    # The body last hashed and its hash: a 600 KB body is hashed once, not per use.
+    _hashed: tuple[bytes, str] | None = field(default=None, repr=False, compare=False)
 
     @property
     def raw_sha256(self) -> str | None:
-        return sha256_hex(self.body) if self.body is not None else None
+        if self.body is None:
+            return None
+        if self._hashed is None or self._hashed[0] is not self.body:
+            self._hashed = (self.body, sha256_hex(self.body))
+        return self._hashed[1]
+
+    def release(self) -> None:
+        """Drop the bytes (once stored): the check's record keeps only its hashes."""
+        self.body = self.network_body = self.screenshot = None
+        self._hashed = None
 
 
 @dataclass
@@ -77,16 +102,14 @@ class CheckRecord:
     extractor_version: str = ""
     source_ref: str | None = None  # where an imported capture came from
     not_modified: bool = False  # a 304 answer to a conditional request: no new capture
+    # The pages are byte for byte the last settled capture's, read with the same rules
+    # and extractor: the text is not extracted again, this hash of it stands instead.
+    same_capture_text_sha256: str | None = None
 
     @property
     def raw_sha256(self) -> str | None:
         """The body's hash; for a combined document, the hash of its pages' hashes."""
-        hashes = [p.raw_sha256 for p in self.pages]
-        if not hashes or any(h is None for h in hashes):
-            return hashes[0] if len(hashes) == 1 else None
-        if len(hashes) == 1:
-            return hashes[0]
-        return sha256_hex("\n".join(h for h in hashes if h))
+        return combined_sha256([p.raw_sha256 for p in self.pages])
 
     @property
     def primary_raw_sha256(self) -> str | None:
@@ -120,6 +143,15 @@ WarcWriter = Callable[["CheckRecord"], list[WarcRef]]
 
 
 def _document_id(conn: psycopg.Connection, rec: CheckRecord) -> int:
+    # Serializes concurrent checks of this document until the transaction ends.
+    known = conn.execute(
+        """SELECT d.document_id, d.url, d.declaration FROM documents d
+           JOIN platforms p USING (platform_id)
+           WHERE p.name = %s AND d.document_type = %s FOR UPDATE OF d""",
+        (rec.platform, rec.document_type),
+    ).fetchone()
+    if known is not None and known[1] == rec.url and known[2] == rec.declaration:
+        return int(known[0])
     conn.execute(
         "INSERT INTO platforms (name) VALUES (%s) ON CONFLICT (name) DO NOTHING", (rec.platform,)
     )
@@ -139,7 +171,8 @@ def _document_id(conn: psycopg.Connection, rec: CheckRecord) -> int:
 
 def _store_captures(conn: psycopg.Connection, document_id: int, pages: list[Page]) -> None:
     for position, page in enumerate(pages):
-        if page.body is None:
+        digest = page.raw_sha256
+        if page.body is None or digest is None or capture_exists(conn, digest):
             continue
         # The same page's previous capture is the base of the delta.
         previous = conn.execute(
@@ -148,7 +181,9 @@ def _store_captures(conn: psycopg.Connection, document_id: int, pages: list[Page
                ORDER BY p.check_id DESC LIMIT 1""",
             (document_id, position),
         ).fetchone()
-        store_capture(conn, page.body, page.content_type, previous[0] if previous else None)
+        store_capture(
+            conn, page.body, page.content_type, previous[0] if previous else None, digest=digest
+        )
 
 
 @dataclass(frozen=True)
@@ -166,29 +201,33 @@ class _Previous:
 
 
 def _previous(conn: psycopg.Connection, document_id: int) -> _Previous:
-    last = conn.execute(
-        """SELECT evidence_hash, outcome, failure_reason, text_sha256 FROM checks
-           WHERE document_id = %s ORDER BY check_id DESC LIMIT 1""",
-        (document_id,),
+    # The last check, and the last that was not a failure: a candidate stays pending
+    # across failed checks, until a text answers it.
+    row = conn.execute(
+        """SELECT l.evidence_hash, l.outcome, l.failure_reason, l.text_sha256,
+                  c.check_id, c.outcome, c.text_sha256, c.captured_at, p.raw_sha256
+           FROM (SELECT 1) AS one
+           LEFT JOIN LATERAL (
+               SELECT evidence_hash, outcome, failure_reason, text_sha256 FROM checks
+               WHERE document_id = %(d)s ORDER BY check_id DESC LIMIT 1) l ON true
+           LEFT JOIN LATERAL (
+               SELECT check_id, outcome, text_sha256, captured_at FROM checks
+               WHERE document_id = %(d)s AND outcome <> 'failed'
+               ORDER BY check_id DESC LIMIT 1) c ON true
+           LEFT JOIN check_pages p ON p.check_id = c.check_id AND p.position = 0""",
+        {"d": document_id},
     ).fetchone()
-    # A candidate stays pending across failed checks, until a text answers it.
-    pending = conn.execute(
-        """SELECT k.check_id, k.outcome, k.text_sha256, k.captured_at, p.raw_sha256
-           FROM checks k LEFT JOIN check_pages p ON p.check_id = k.check_id AND p.position = 0
-           WHERE k.document_id = %s AND k.outcome <> 'failed'
-           ORDER BY k.check_id DESC LIMIT 1""",
-        (document_id,),
-    ).fetchone()
-    candidate = pending if pending is not None and pending[1] == "candidate" else None
+    assert row is not None
+    pending = row[5] == "candidate"
     return _Previous(
-        last[0] if last else None,
-        last[1] if last else None,
-        last[2] if last else None,
-        last[3] if last else None,
-        candidate[0] if candidate else None,
-        candidate[2] if candidate else None,
-        candidate[3] if candidate else None,
-        candidate[4] if candidate else None,
+        row[0],
+        row[1],
+        row[2],
+        row[3],
+        row[4] if pending else None,
+        row[6] if pending else None,
+        row[7] if pending else None,
+        row[8] if pending else None,
     )
 
 
@@ -210,6 +249,7 @@ def _insert_check(
     detail: str | None = None,
     warc: list[WarcRef] | None = None,
     verifies: int | None = None,
+    version_id: int | None = None,
 ) -> int:
     first = rec.pages[0] if rec.pages else Page(rec.url)
     text_sha256 = rec.text_sha256 if outcome != "failed" or reason == "too short" else None
@@ -231,8 +271,9 @@ def _insert_check(
         """INSERT INTO checks (document_id, checked_at, captured_at, outcome, failure_reason,
                failure_detail, requested_url, final_url, http_status, response_headers,
                fetcher, user_agent, raw_sha256, text_sha256, crawl_id, evidence_hash,
-               previous_evidence_hash, warc_digest, verifies_check_id, source_ref)
-           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+               previous_evidence_hash, warc_digest, verifies_check_id, source_ref, version_id)
+           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,
+                   %s)
            RETURNING check_id""",
         (
             document_id,
@@ -255,6 +296,7 @@ def _insert_check(
             fields["warc_digest"],
             verifies,
             rec.source_ref,
+            version_id,
         ),
     ).fetchone()
     assert row is not None
@@ -350,6 +392,16 @@ def _without_dates(text: str) -> str:
     return "\n".join(line for line in text.splitlines() if not ANNOUNCEMENT.search(line))
 
 
+def _version(conn: psycopg.Connection, version_id: int) -> tuple[Any, ...]:
+    row = conn.execute(
+        """SELECT version_id, version_number, text_sha256, text, declaration, stated_date
+           FROM versions WHERE version_id = %s""",
+        (version_id,),
+    ).fetchone()
+    assert row is not None
+    return tuple(row)
+
+
 def _record_change(
     conn: psycopg.Connection,
     document_id: int,
@@ -363,7 +415,7 @@ def _record_change(
     kind: str | None = None,
 ) -> tuple[int, int, str]:
     """The new version and its change; returns (version_id, change_id, kind)."""
-    old_id, old_number, _, old_text, old_declaration, old_date = latest
+    old_id, old_number, _, old_text, old_declaration, old_date = _version(conn, latest[0])
     assert rec.text is not None
     version_id = _new_version(
         conn, document_id, old_number + 1, rec, detecting_check, detected_at, raw_sha256
@@ -403,16 +455,20 @@ def _record_change(
     return version_id, int(row[0]), kind
 
 
-def _seen_again(
-    conn: psycopg.Connection, version_id: int, check_id: int, captured_at: datetime
-) -> None:
-    """A check saw the current version again: it points at it and extends its life."""
+def _seen_again(conn: psycopg.Connection, version_id: int, captured_at: datetime) -> None:
+    """A check saw the current version again: it extends the version's life."""
     conn.execute(
-        """UPDATE versions SET last_seen_at = greatest(last_seen_at, %s)
-           WHERE version_id = %s""",
-        (captured_at, version_id),
+        "UPDATE versions SET last_seen_at = %s WHERE version_id = %s AND last_seen_at < %s",
+        (captured_at, version_id, captured_at),
     )
-    conn.execute("UPDATE checks SET version_id = %s WHERE check_id = %s", (version_id, check_id))
+
+
+def _routine_commit(conn: psycopg.Connection) -> None:
+    """A check that only saw the current version again (no version, change or WARC
+    record): its commit does not wait for the disk. A crash of the database server may
+    lose the last few such checks, never part of one: what survives is a consistent
+    prefix of the history, and the next check repeats the observation."""
+    conn.execute("SET LOCAL synchronous_commit = off")
 
 
 def _seen_short_before(previous: _Previous, text_sha256: str | None) -> bool:
@@ -438,7 +494,12 @@ def record_check(
     extraction changed and the change is ``technical``. ``write_warc`` writes the WARC
     records of the checks that make, propose or confirm a version.
     """
-    if rec.text is None and rec.failure_reason is None and not rec.not_modified:
+    if (
+        rec.text is None
+        and rec.failure_reason is None
+        and not rec.not_modified
+        and rec.same_capture_text_sha256 is None
+    ):
         raise ValueError("a check needs either a text or a failure reason")
     if rec.text is not None and not rec.text.strip():
         raise ValueError("an empty text is a failure, not a version")
@@ -458,6 +519,11 @@ def record_check(
                 return CheckResult(int(done[0]), "duplicate")
         _store_captures(conn, document_id, rec.pages)
         previous = _previous(conn, document_id)
+        if rec.same_capture_text_sha256 is not None and (
+            previous.candidate_id is not None
+            or previous.last_text_sha256 != rec.same_capture_text_sha256
+        ):
+            raise StalePlan(f"{rec.platform} / {rec.document_type}")
         if rec.failure_reason is not None:
             check_id = _insert_check(
                 conn,
@@ -470,8 +536,9 @@ def record_check(
             )
             return CheckResult(check_id, "failed", failure_reason=rec.failure_reason)
 
+        # Without the text: most checks see the current version again and never need it.
         latest = conn.execute(
-            """SELECT version_id, version_number, text_sha256, text, declaration, stated_date
+            """SELECT version_id, version_number, text_sha256
                FROM versions WHERE document_id = %s ORDER BY version_number DESC LIMIT 1""",
             (document_id,),
         ).fetchone()
@@ -496,13 +563,19 @@ def record_check(
             )
             return CheckResult(check_id, "first", version_id, 1)
 
-        old_id, old_number, old_hash, old_text = latest[:4]
+        old_id, old_number, old_hash = latest
         candidate = previous.candidate_id
-        if rec.not_modified:
-            # The server vouches that the page is the one of the last settled capture.
+        if rec.same_capture_text_sha256 is not None and rec.same_capture_text_sha256 != old_hash:
+            raise StalePlan(f"{rec.platform} / {rec.document_type}")
+        if rec.not_modified or rec.same_capture_text_sha256 is not None:
+            # The server vouches that the page is the one of the last settled capture,
+            # or the very same bytes came back.
             rec.text_sha256_override = old_hash
-            check_id = _insert_check(conn, document_id, rec, "unchanged", previous)
-            _seen_again(conn, old_id, check_id, rec.captured_at)
+            check_id = _insert_check(
+                conn, document_id, rec, "unchanged", previous, version_id=old_id
+            )
+            _seen_again(conn, old_id, rec.captured_at)
+            _routine_commit(conn)
             return CheckResult(check_id, "unchanged", old_id, old_number)
         if old_hash == rec.text_sha256:
             if candidate is not None:
@@ -518,8 +591,11 @@ def record_check(
                 previous,
                 warc=warc() if candidate is not None else None,
                 verifies=candidate,
+                version_id=old_id,
             )
-            _seen_again(conn, old_id, check_id, rec.captured_at)
+            _seen_again(conn, old_id, rec.captured_at)
+            if candidate is None:
+                _routine_commit(conn)
             return CheckResult(
                 check_id, "unchanged", old_id, old_number, unconfirmed_check_id=candidate
             )
@@ -557,6 +633,7 @@ def record_check(
             )
 
         assert rec.text is not None
+        old_text = _version(conn, old_id)[3]
         if len(rec.text) < min_length_ratio * len(old_text) and not _seen_short_before(
             previous, rec.text_sha256
         ):

@@ -23,6 +23,8 @@ DOWNLOAD_TIMEOUT = int(os.environ.get("ATLAS_DOWNLOAD_TIMEOUT", "60"))
 RETRY_TIMES = 2
 CONCURRENT_REQUESTS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = 4
+# A response gives at most one check: the default (100) only starts idle tasks.
+CONCURRENT_ITEMS = 4
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
 LOG_LEVEL = os.environ.get("ATLAS_LOG_LEVEL", "INFO")
@@ -70,6 +72,9 @@ PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = 60_000
 # Images, fonts and media never decide a policy's text: do not download them.
 PLAYWRIGHT_ABORT_REQUEST = "atlas_crawl.rendering.abort_media"
 ATLAS_RENDER_WAIT_UNTIL = os.environ.get("ATLAS_RENDER_WAIT_UNTIL", "load")
+
+# Database connections (and threads) the store pipeline records checks on.
+ATLAS_DB_CONNECTIONS = int(os.environ.get("ATLAS_DB_CONNECTIONS", "4"))
 
 # A new text under this share of the current version's length is a failed check.
 ATLAS_MIN_LENGTH_RATIO = float(os.environ.get("ATLAS_MIN_LENGTH_RATIO", "0.25"))

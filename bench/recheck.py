@@ -3,9 +3,11 @@ documents served from loopback addresses (127.0.0.1 ... 127.0.0.S stand for S si
 so per-site politeness stays on), pages of 100-600 KB shaped like policy pages (menus,
 inline scripts, a long main text, a footer).
 
-The first crawl records every document (not timed); the second is the recheck: every
-page is fetched and read again and nothing has changed. The crawl's wall time, its
-rate and the crawler process's peak memory (max RSS) are printed.
+The first crawl records every document; then each recheck fetches and reads every page
+again and finds nothing changed: once with one crawler process, once with two sharing
+the round through Redis (the distributed mode, here on one machine's two cores). Each
+crawl's wall time (process start to exit), rate, CPU seconds and the crawler processes'
+peak memory (VmHWM) are printed.
 
     .venv/bin/python bench/recheck.py                        # 1,000 and 5,000 documents
     .venv/bin/python bench/recheck.py --documents 5000 --sites 20
@@ -21,11 +23,13 @@ import argparse
 import json
 import os
 import random
+import resource
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -88,7 +92,9 @@ def _paragraphs(rng: random.Random, size: int) -> str:
             section += 1
             out.append(f"<h2>{section}. {rng.choice(_WORDS).title()} and {rng.choice(_WORDS)}</h2>")
         sentence = " ".join(rng.choice(_WORDS) for _ in range(rng.randint(25, 60)))
-        out.append(f"<p>{sentence.capitalize()}. <a href='/more/{total}'>Learn more</a>.</p>")
+        # A link in one paragraph out of ten, as in policy texts.
+        link = f" <a href='/more/{total}'>Learn more</a>." if rng.random() < 0.1 else ""
+        out.append(f"<p>{sentence.capitalize()}.{link}</p>")
         total += len(out[-1])
     return "\n".join(out)
 
@@ -132,8 +138,29 @@ def serve(documents: int, sites: int, folder: Path, render: bool = False) -> lis
     return servers
 
 
-def crawl(folder: Path, db_url: str, evidence: Path, extra: list[str]) -> tuple[float, int, str]:
-    """One crawl: (seconds, peak RSS in KB of the crawler process, its log)."""
+CPU: dict[str, float] = {}
+
+
+def _cpu_seconds() -> tuple[float, float, float]:
+    """CPU seconds so far: of finished children (the crawler), of this process (the web
+    servers), and of the whole machine (PostgreSQL included)."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    with open("/proc/stat") as fh:
+        fields = fh.readline().split()[1:]
+    busy = sum(int(x) for i, x in enumerate(fields[:8]) if i not in (3, 4))  # not idle/iowait
+    return (
+        children.ru_utime + children.ru_stime,
+        own.ru_utime + own.ru_stime,
+        busy / os.sysconf("SC_CLK_TCK"),
+    )
+
+
+def crawl(
+    folder: Path, db_url: str, evidence: Path, extra: list[str], processes: int = 1
+) -> tuple[float, int]:
+    """One crawl by ``processes`` crawler processes (sharing a round through Redis when
+    more than one): (seconds, highest peak RSS in KB of one crawler process)."""
     env = {
         **os.environ,
         "ATLAS_DATABASE_URL": db_url,
@@ -144,46 +171,69 @@ def crawl(folder: Path, db_url: str, evidence: Path, extra: list[str]) -> tuple[
         sys.executable, "-c", _MEASURED, "crawl", "declarations", "-a", f"path={folder}",
         "-s", "LOG_LEVEL=WARNING", *extra,
     ]  # fmt: skip
+    if processes > 1:
+        env["ATLAS_REDIS_URL"] = os.environ.get("ATLAS_REDIS_URL", "redis://127.0.0.1:6379/0")
+        command += ["-a", f"round=bench-{time.time_ns()}"]
     started = time.perf_counter()
-    proc = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
-    seconds = time.perf_counter() - started
-    if proc.returncode != 0:
-        raise RuntimeError(f"crawl failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-    rss = [int(line.split()[1]) for line in proc.stderr.splitlines() if "ATLAS_MAXRSS_KB" in line]
-    return seconds, rss[-1] if rss else 0, proc.stderr
+    before = _cpu_seconds()
+    with tempfile.TemporaryDirectory(prefix="atlas-logs-") as logs:
+        paths = [Path(logs) / f"crawler-{n}.log" for n in range(processes)]
+        running = []
+        for path in paths:
+            with path.open("w") as log:
+                running.append(subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log))
+        codes = [p.wait() for p in running]
+        seconds = time.perf_counter() - started
+        outputs = [path.read_text() for path in paths]
+    crawler, server, machine = (b - a for a, b in zip(before, _cpu_seconds(), strict=True))
+    CPU.update(crawler=round(crawler, 1), server=round(server, 1), machine=round(machine, 1))
+    peaks = []
+    for code, output in zip(codes, outputs, strict=True):
+        if code != 0:
+            raise RuntimeError(f"crawl failed ({code}):\n{output[-3000:]}")
+        peaks += [int(x.split()[1]) for x in output.splitlines() if "ATLAS_MAXRSS_KB" in x]
+    return seconds, max(peaks, default=0)
 
 
-def run(documents: int, sites: int, render: bool, extra: list[str]) -> dict[str, float]:
+def _last_outcomes(db_url: str, documents: int) -> dict[str, int]:
     import psycopg
 
-    db_url = _fresh_database()
-    with tempfile.TemporaryDirectory(prefix="atlas-recheck-") as tmp:
-        folder = Path(tmp) / "declarations"
-        servers = serve(documents, sites, folder, render)
-        try:
-            first, first_rss, _ = crawl(folder, db_url, Path(tmp) / "evidence", extra)
-            again, rss, _ = crawl(folder, db_url, Path(tmp) / "evidence", extra)
-        finally:
-            for server in servers:
-                server.close()
     with psycopg.connect(db_url) as conn:
-        outcomes = dict(
+        return dict(
             conn.execute(
                 """SELECT outcome, count(*) FROM checks WHERE check_id > (
                        SELECT max(check_id) FROM checks) - %s GROUP BY 1""",
                 (documents,),
             ).fetchall()
         )
-    if outcomes.get("unchanged") != documents:
-        raise RuntimeError(f"the recheck should find {documents} unchanged, found {outcomes}")
-    return {
-        "documents": documents,
-        "first_seconds": round(first, 1),
-        "first_peak_mb": round(first_rss / 1024),
-        "recheck_seconds": round(again, 1),
-        "recheck_per_second": round(documents / again, 1),
-        "recheck_peak_mb": round(rss / 1024),
-    }
+
+
+def run(
+    documents: int, sites: int, render: bool, extra: list[str], processes: list[int]
+) -> dict[str, Any]:
+    db_url = _fresh_database()
+    result: dict[str, Any] = {"render": render, "documents": documents}
+    with tempfile.TemporaryDirectory(prefix="atlas-recheck-") as tmp:
+        folder = Path(tmp) / "declarations"
+        servers = serve(documents, sites, folder, render)
+        try:
+            first, first_rss = crawl(folder, db_url, Path(tmp) / "evidence", extra)
+            result.update(first_seconds=round(first, 1), first_peak_mb=round(first_rss / 1024))
+            for count in processes:
+                again, rss = crawl(folder, db_url, Path(tmp) / "evidence", extra, count)
+                outcomes = _last_outcomes(db_url, documents)
+                if outcomes.get("unchanged") != documents:
+                    raise RuntimeError(f"a recheck should find {documents} unchanged: {outcomes}")
+                result[f"recheck_{count}_process"] = {
+                    "seconds": round(again, 1),
+                    "per_second": round(documents / again, 1),
+                    "peak_mb_per_process": round(rss / 1024),
+                    "cpu_seconds": dict(CPU),
+                }
+        finally:
+            for server in servers:
+                server.close()
+    return result
 
 
 def main() -> int:
@@ -191,16 +241,22 @@ def main() -> int:
     parser.add_argument("--documents", type=int, action="append", help="default: 1000 and 5000")
     parser.add_argument("--sites", type=int, default=20, help="loopback addresses used")
     parser.add_argument("--browser", type=int, help="this many rendered pages instead")
+    parser.add_argument(
+        "--processes",
+        default="1,2",
+        help="recheck with each of these numbers of crawler processes (more than one share "
+        "a round through Redis at ATLAS_REDIS_URL, default redis://127.0.0.1:6379/0)",
+    )
     parser.add_argument("-s", dest="settings", action="append", default=[], help="Scrapy setting")
     args = parser.parse_args()
     extra = [x for s in args.settings for x in ("-s", s)]
+    processes = [int(x) for x in args.processes.split(",")]
     if args.browser:
         sizes, render = [args.browser], True
     else:
         sizes, render = args.documents or [1000, 5000], False
     for documents in sizes:
-        result = run(documents, args.sites, render, extra)
-        print(json.dumps({"render": render, **result}), flush=True)
+        print(json.dumps(run(documents, args.sites, render, extra, processes)), flush=True)
     return 0
 
 

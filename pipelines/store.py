@@ -2,8 +2,9 @@
 
 The database is opened (and migrated) when the spider opens, before any fetch: an
 unreachable or misconfigured database stops the run with a message naming it. All
-database work runs on one dedicated thread, so the crawl's event loop never blocks
-on it and the connection is never shared between threads. A new text is confirmed by
+database work runs on a few dedicated threads (``ATLAS_DB_CONNECTIONS``), each with its
+own connection, so the crawl's event loop never blocks on it; checks of one document
+are serialized by the recorder's row lock. A new text is confirmed by
 a second fetch before it becomes a change (``ATLAS_VERIFY_CHANGES``); the checks that
 make, propose or confirm a version are written as WARC records at capture time; a
 recorded change is submitted to the Wayback Machine when that is enabled, on a thread
@@ -15,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -70,18 +72,33 @@ class StorePipeline:
         self.verify = settings.getbool("ATLAS_VERIFY_CHANGES", True)
         folder = settings.get("ATLAS_EVIDENCE_DIR") or str(evidence_dir())
         self.warc = WarcStore(Path(folder), settings.getint("ATLAS_WARC_MAX_BYTES", 100 << 20))
-        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="atlas-db")
+        # Several connections hide the round trips of many small transactions.
+        self.executor = ThreadPoolExecutor(
+            max_workers=max(1, settings.getint("ATLAS_DB_CONNECTIONS", 4)),
+            thread_name_prefix="atlas-db",
+        )
+        self._local = threading.local()
+        self._connections: list[psycopg.Connection] = []
+        self._connections_lock = threading.Lock()
         self.archiver: WaybackClient | None = None
         self.archive_jobs: list[Future[None]] = []
         self.archive_executor: ThreadPoolExecutor | None = None
-        self.conn: psycopg.Connection | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
         return cls(crawler)
 
+    @property
+    def conn(self) -> psycopg.Connection:
+        """This database thread's own connection."""
+        conn: psycopg.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = connect(autocommit=True)
+            with self._connections_lock:
+                self._connections.append(conn)
+        return conn
+
     def _open(self) -> None:
-        self.conn = connect(autocommit=True)
         applied = upgrade(self.conn)
         if applied:
             log.info("database schema upgraded: %s", ", ".join(applied))
@@ -108,9 +125,9 @@ class StorePipeline:
             # `atlas-crawl archive` to finish later.
             self.archive_executor.shutdown(wait=False, cancel_futures=True)
             await asyncio.get_running_loop().run_in_executor(None, self._wait_archives)
-        if self.conn is not None:
-            await asyncio.get_running_loop().run_in_executor(self.executor, self.conn.close)
         self.executor.shutdown(wait=True)
+        for conn in self._connections:
+            conn.close()
 
     def _wait_archives(self) -> None:
         limit = self.crawler.settings.getfloat("ATLAS_ARCHIVE_WAIT", 60)
@@ -123,7 +140,6 @@ class StorePipeline:
         return [self.warc.write(page) for page in warc_pages(rec)]
 
     def _record(self, check: PolicyCheck) -> CheckResult:
-        assert self.conn is not None
         try:
             result = self._record_once(check)
         except StalePlan:
@@ -143,7 +159,6 @@ class StorePipeline:
         return result
 
     def _record_once(self, check: PolicyCheck) -> CheckResult:
-        assert self.conn is not None
         rules = check.rules or check.document.rules
         record = CheckRecord(
             platform=check.document.platform,
@@ -198,7 +213,6 @@ class StorePipeline:
     def _store_archive(
         self, version_id: int, status: str, url: str | None, detail: str | None
     ) -> None:
-        assert self.conn is not None
         self.conn.execute(
             """UPDATE versions SET archive_status = %s, archive_url = coalesce(%s, archive_url),
                    archive_detail = %s WHERE version_id = %s""",

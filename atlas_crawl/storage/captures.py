@@ -9,6 +9,7 @@ with a full copy, which bounds the work of reading any one capture.
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections import OrderedDict
 
 import psycopg
@@ -16,27 +17,39 @@ import zstandard
 
 MAX_DEPTH = 32
 _LEVEL = 9
-_full = zstandard.ZstdCompressor(level=_LEVEL)
+# A zstd compressor is not thread-safe: one per thread.
+_compressors = threading.local()
+
+
+def _full_compressor() -> zstandard.ZstdCompressor:
+    compressor = getattr(_compressors, "full", None)
+    if compressor is None:
+        compressor = _compressors.full = zstandard.ZstdCompressor(level=_LEVEL)
+    return compressor
 
 
 class CaptureCache:
-    """Recently read or written bodies, so delta chains are not unpacked again."""
+    """Recently read or written bodies, so delta chains are not unpacked again (shared by
+    the store pipeline's database threads)."""
 
     def __init__(self, size: int = 64) -> None:
         self.size = size
         self._items: OrderedDict[str, bytes] = OrderedDict()
+        self._lock = threading.Lock()
 
     def get(self, digest: str) -> bytes | None:
-        body = self._items.get(digest)
-        if body is not None:
-            self._items.move_to_end(digest)
-        return body
+        with self._lock:
+            body = self._items.get(digest)
+            if body is not None:
+                self._items.move_to_end(digest)
+            return body
 
     def put(self, digest: str, body: bytes) -> None:
-        self._items[digest] = body
-        self._items.move_to_end(digest)
-        while len(self._items) > self.size:
-            self._items.popitem(last=False)
+        with self._lock:
+            self._items[digest] = body
+            self._items.move_to_end(digest)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
 
 
 _cache = CaptureCache()
@@ -116,7 +129,7 @@ def store_capture(
             compression, base, depth = "zstd-delta", previous, row[0] + 1
     # A delta under 5% of the body beats any plain compression of HTML: skip trying one.
     if compression == "zstd" or len(packed) > len(body) // 20:
-        full = _full.compress(body)
+        full = _full_compressor().compress(body)
         if compression == "zstd" or len(full) <= len(packed):
             compression, packed, base, depth = "zstd", full, None, 0
     conn.execute(

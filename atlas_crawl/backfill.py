@@ -9,13 +9,14 @@ Extraction, the costly part, runs on a pool of processes; recording stays in ord
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import subprocess
 import sys
 import time
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -258,16 +259,17 @@ def run_backfill(
     context = multiprocessing.get_context("forkserver")
     pool = ProcessPoolExecutor(workers, mp_context=context) if workers > 1 else None
     try:
-        batch: list[Capture] = []
-        for capture in pending:
-            batch.append(capture)
-            if len(batch) >= 64:
-                _import_batch(conn, batch, source, pool, stats, verify)
-                batch = []
+        # The next batch is extracted by the pool while this one is recorded here.
+        waiting: tuple[list[Capture], list[Any]] | None = None
+        while batch := list(itertools.islice(pending, 64)):
+            extracting = (batch, _start_extraction(batch, pool))
+            if waiting is not None:
+                _record_batch(conn, *waiting, source, stats, verify)
                 if progress:
                     progress(stats)
-        if batch:
-            _import_batch(conn, batch, source, pool, stats, verify)
+            waiting = extracting
+        if waiting is not None:
+            _record_batch(conn, *waiting, source, stats, verify)
     finally:
         if pool is not None:
             pool.shutdown()
@@ -285,16 +287,32 @@ def _count_skip(capture: Capture, done: set[str], stats: BackfillStats) -> bool:
     return False
 
 
-def _import_batch(
+def _start_extraction(batch: list[Capture], pool: ProcessPoolExecutor | None) -> list[Any]:
+    """Futures (or, without a pool, results) of the batch's extractions, in order."""
+    jobs = [(c.document, c.body, c.content_type, c.captured_at) for c in batch]
+    if pool is None:
+        return [_extract(j) for j in jobs]
+    # Chunks of 8: fewer round trips to the workers than one job at a time.
+    chunks = [jobs[i : i + 8] for i in range(0, len(jobs), 8)]
+    return [pool.submit(_extract_chunk, chunk) for chunk in chunks]
+
+
+def _extract_chunk(jobs: list[tuple[TrackedDocument, bytes, str, datetime]]) -> list[Any]:
+    return [_extract(j) for j in jobs]
+
+
+def _record_batch(
     conn: psycopg.Connection,
     batch: list[Capture],
+    extracting: list[Any],
     source: str,
-    pool: ProcessPoolExecutor | None,
     stats: BackfillStats,
     verify: bool,
 ) -> None:
-    jobs = [(c.document, c.body, c.content_type, c.captured_at) for c in batch]
-    results = list(pool.map(_extract, jobs, chunksize=8)) if pool else [_extract(j) for j in jobs]
+    if extracting and isinstance(extracting[0], Future):
+        results = [r for future in extracting for r in future.result()]
+    else:
+        results = extracting
     for capture, (rules, text, reason, detail) in zip(batch, results, strict=True):
         rules = rules or capture.document.rules_at(capture.captured_at)
         record = CheckRecord(

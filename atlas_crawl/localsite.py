@@ -38,6 +38,9 @@ class LocalSite:
         site = self
 
         class Handler(BaseHTTPRequestHandler):
+            # Persistent connections, as real web servers keep them.
+            protocol_version = "HTTP/1.1"
+
             def do_GET(self) -> None:
                 site.hits.append(self.path)
                 route = site.routes.get(unquote(self.path.split("?", 1)[0]))

@@ -195,6 +195,16 @@ def crawl(
     return seconds, max(peaks, default=0)
 
 
+def _database_bytes(db_url: str) -> int:
+    """The database's size on disk, after a VACUUM so that only live rows count."""
+    import psycopg
+
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("VACUUM")
+        row = conn.execute("SELECT pg_database_size(current_database())").fetchone()
+    return int(row[0]) if row else 0
+
+
 def _last_outcomes(db_url: str, documents: int) -> dict[str, int]:
     import psycopg
 
@@ -220,7 +230,9 @@ def run(
             first, first_rss = crawl(folder, db_url, Path(tmp) / "evidence", extra)
             result.update(first_seconds=round(first, 1), first_peak_mb=round(first_rss / 1024))
             for count in processes:
+                size_before = _database_bytes(db_url)
                 again, rss = crawl(folder, db_url, Path(tmp) / "evidence", extra, count)
+                added = _database_bytes(db_url) - size_before
                 outcomes = _last_outcomes(db_url, documents)
                 if outcomes.get("unchanged") != documents:
                     raise RuntimeError(f"a recheck should find {documents} unchanged: {outcomes}")
@@ -228,6 +240,7 @@ def run(
                     "seconds": round(again, 1),
                     "per_second": round(documents / again, 1),
                     "peak_mb_per_process": round(rss / 1024),
+                    "database_bytes_per_check": round(added / documents),
                     "cpu_seconds": dict(CPU),
                 }
         finally:

@@ -94,7 +94,7 @@ def test_evidence_is_complete_and_captures_content_addressed(db: psycopg.Connect
         sha256_hex(body),
         sha256_hex(TEXT_1),
     )
-    headers = db.execute("SELECT response_headers FROM checks LIMIT 1").fetchone()
+    headers = db.execute("SELECT response_headers FROM check_pages LIMIT 1").fetchone()
     assert headers == ({"Content-Type": ["text/html"]},)
     # Every version points at the capture it was extracted from.
     assert db.execute("""SELECT count(*) FROM versions v JOIN captures c USING (raw_sha256)

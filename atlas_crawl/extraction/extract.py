@@ -95,7 +95,8 @@ def extract_document(pages: Sequence[tuple[bytes, str]], rules: Rules) -> str:
         extract_source(body, source, content_type)
         for (body, content_type), source in zip(pages, rules.sources, strict=True)
     ]
-    return normalize_text("\n\n".join(texts))
+    # Each text is normalized already; joined ones need it again where they meet.
+    return texts[0] if len(texts) == 1 else normalize_text("\n\n".join(texts))
 
 
 def applicable_rules(document: TrackedDocument, captured_at: datetime, pages: int) -> list[Rules]:

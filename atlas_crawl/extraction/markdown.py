@@ -122,6 +122,8 @@ def _has_block(el: etree._Element) -> bool:
 
 def _inline(text: str) -> str:
     """Collapse white space inside a block; explicit line breaks (<br>) survive."""
+    if _BREAK not in text:
+        return " ".join(text.split())  # the same, without regular expressions
     text = _SPACE.sub(" ", text)
     text = _SPACED_BREAKS.sub("\n", text)
     return text.strip()

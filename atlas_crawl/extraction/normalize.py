@@ -5,16 +5,20 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 # Invisible characters that pages sprinkle in or drop between builds.
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
 _BLANK_RUNS = re.compile(r"\n{3,}")
 
 
 def normalize_text(text: str) -> str:
     """NFC, no invisible characters, no trailing spaces, single blank lines, one final newline."""
-    text = unicodedata.normalize("NFC", text).translate(_INVISIBLE)
+    text = unicodedata.normalize("NFC", text)
+    for invisible in _INVISIBLE:
+        if invisible in text:  # str.replace: far faster than str.translate with a table
+            text = text.replace(invisible, "")
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     # Line by line: a multiline "spaces at end of line" regex is quadratic on long lines.
     text = "\n".join(line.rstrip() for line in text.split("\n"))
@@ -31,6 +35,7 @@ _TRACKING_PARAMS = re.compile(
 )
 
 
+@lru_cache(maxsize=8192)  # pure; pages and their next captures repeat their links
 def clean_url(href: str, base: str) -> str | None:
     """An absolute link target without tracking parameters; None for non-links."""
     href = href.strip()

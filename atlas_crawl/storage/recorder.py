@@ -285,7 +285,7 @@ def _insert_check(
             first.requested_url,
             first.final_url,
             first.http_status,
-            Jsonb(first.headers) if first.headers else None,
+            None,  # the headers are kept once, with the page (check_pages)
             rec.fetcher,
             rec.user_agent,
             rec.raw_sha256,

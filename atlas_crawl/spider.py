@@ -282,7 +282,9 @@ class TrackingSpider(scrapy.Spider):
                     page.network_body = await asyncio.wait_for(task, 10)
                 except Exception:  # the served bytes are extra evidence, never required
                     page.network_body = None
-            if self.settings.getbool("ATLAS_SCREENSHOTS", True):
+            if self.settings.getbool("ATLAS_SCREENSHOTS", True) and not self._same_capture(
+                check, page
+            ):
                 page.screenshot = await page_obj.screenshot(full_page=True, type="png")
             await page_obj.close()
         check.pages.append(page)
@@ -303,6 +305,16 @@ class TrackingSpider(scrapy.Spider):
             yield self._request(check, position + 1)
             return
         yield check
+
+    def _same_capture(self, check: PolicyCheck, page: Page) -> bool:
+        """A single-page document rendered exactly as its last settled capture: that
+        check cannot make, propose or confirm a version, so no screenshot is needed
+        (a full-page screenshot costs more than the rendering)."""
+        if check.verifying or len(check.document.rules.sources) != 1:
+            return False
+        plan = getattr(self, "plan", None) or {}
+        state = plan.get((check.document.platform, check.document.document_type))
+        return state is not None and state.settled_raw_sha256 == page.raw_sha256
 
     async def fetch_failed(self, failure: Failure) -> AsyncIterator[Any]:
         request = failure.request  # type: ignore[attr-defined]

@@ -42,6 +42,8 @@ class ExtractPipeline:
                 EXTRACTOR_VERSION,
             )
             if check.same_capture_text_sha256 is not None:
+                if self.crawler.stats is not None:
+                    self.crawler.stats.inc_value("atlas/extraction/same_capture")
                 return check
         pages = [(p.body or b"", p.content_type) for p in check.pages]
         try:

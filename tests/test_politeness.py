@@ -94,3 +94,26 @@ def test_robots_txt_is_respected_unless_a_platform_says_otherwise(
             "SELECT platform, outcome, failure_reason FROM document_checks ORDER BY check_id"
         ).fetchall()
     assert rows == [("Example", "failed", "not fetched"), ("Own Site", "first", None)]
+
+
+def test_the_same_capture_is_not_extracted_again(
+    crawl: CrawlRunner, site: Site, tmp_path: Path, db_url: str
+) -> None:
+    site.serve("/p", page(A))  # no validators: the page comes back in full each time
+    rules = {"fetch": site.url("/p"), "select": "main"}
+    decl = write_declarations(tmp_path / "d", "Example", {"Privacy Policy": rules})
+    crawl("declarations", path=decl)
+    again = crawl("declarations", path=decl)
+    assert "'atlas/extraction/same_capture': 1" in again.output
+    # New rules: the same bytes are read again, and only the rules' own change shows.
+    write_declarations(tmp_path / "d", "Example", {"Privacy Policy": {**rules, "remove": "h1"}})
+    reread = crawl("declarations", path=decl)
+    assert "atlas/extraction/same_capture" not in reread.output
+    with psycopg.connect(db_url) as conn:
+        rows = conn.execute(
+            """SELECT k.outcome, k.text_sha256 = v.text_sha256 FROM checks k
+               LEFT JOIN versions v ON v.version_id = k.version_id ORDER BY k.check_id"""
+        ).fetchall()
+        kinds = conn.execute("SELECT kind FROM changes").fetchall()
+    assert rows[:2] == [("first", True), ("unchanged", True)]
+    assert kinds == [("technical",)]

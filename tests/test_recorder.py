@@ -204,3 +204,22 @@ def test_a_capture_with_a_known_source_is_recorded_once(db: psycopg.Connection) 
     assert (duplicate.outcome, duplicate.check_id) == ("duplicate", recorded.check_id)
     assert db.execute("SELECT count(*) FROM checks").fetchone() == (1,)
     assert db.execute("SELECT count(*) FROM captures").fetchone() == (1,)
+
+
+def test_a_skipped_extraction_is_refused_when_the_database_moved_on(
+    db: psycopg.Connection,
+) -> None:
+    """A crawl read its plan, then another process recorded a new text: the pages it
+    took for the settled capture must be extracted after all."""
+    from atlas_crawl.storage.recorder import StalePlan
+
+    record_check(db, make(TEXT_1))
+    record_check(db, make(TEXT_2, body=b"<html>v2</html>", minutes=1))
+    stale = make(None, minutes=2)
+    stale.same_capture_text_sha256 = sha256_hex(TEXT_1)
+    with pytest.raises(StalePlan):
+        record_check(db, stale)
+    assert db.execute("SELECT count(*) FROM checks").fetchone() == (2,)
+    current = make(None, body=b"<html>v2</html>", minutes=3)
+    current.same_capture_text_sha256 = sha256_hex(TEXT_2)
+    assert record_check(db, current).outcome == "unchanged"

@@ -177,7 +177,10 @@ def test_captures_are_delta_compressed_against_the_previous_one(db: psycopg.Conn
     from atlas_crawl.storage.captures import MAX_DEPTH, CaptureCache, load_capture
 
     page = "".join(f"<p>Clause {i}: we keep data for {i} days.</p>" for i in range(3000))
-    bodies = [f"<html><script>nonce='{i:08x}'</script>{page}</html>".encode() for i in range(40)]
+    bodies = [
+        f"<html><script>nonce='{i:08x}'</script>{page}</html>".encode()
+        for i in range(MAX_DEPTH + 8)
+    ]
     for i, body in enumerate(bodies):
         record_check(db, make(TEXT_1, body=body, minutes=i))
     rows = db.execute(
@@ -188,7 +191,7 @@ def test_captures_are_delta_compressed_against_the_previous_one(db: psycopg.Conn
     assert len(deltas) == len(bodies) - 2  # one full copy restarts the chain
     assert max(size for _, size, _ in deltas) < 200
     assert max(depth for _, _, depth in rows) == MAX_DEPTH - 1
-    for body in (bodies[0], bodies[20], bodies[-1]):
+    for body in (bodies[0], bodies[MAX_DEPTH // 2], bodies[-1]):
         assert load_capture(db, sha256_hex(body), CaptureCache(1)) == body
 
 

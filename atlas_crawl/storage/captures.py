@@ -96,6 +96,11 @@ def load_capture(conn: psycopg.Connection, digest: str, cache: CaptureCache = _c
     return base
 
 
+def remember(digest: str, body: bytes, cache: CaptureCache = _cache) -> None:
+    """Keep ``body`` at hand: it is likely the base of the document's next delta."""
+    cache.put(digest, body)
+
+
 def capture_exists(conn: psycopg.Connection, digest: str) -> bool:
     return (
         conn.execute("SELECT 1 FROM captures WHERE raw_sha256 = %s", (digest,)).fetchone()

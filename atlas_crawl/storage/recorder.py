@@ -20,7 +20,7 @@ from atlas_crawl.diffing import make_diff
 from atlas_crawl.evidence.dates import ANNOUNCEMENT, stated_date
 from atlas_crawl.evidence.ledger import evidence_hash
 from atlas_crawl.evidence.warc import WarcRef
-from atlas_crawl.storage.captures import capture_exists, load_capture, store_capture
+from atlas_crawl.storage.captures import capture_exists, load_capture, remember, store_capture
 
 # A new text shorter than this share of the current version is taken as a broken
 # extraction (a half-rendered page, a placeholder, a selector now matching a fragment),
@@ -172,7 +172,10 @@ def _document_id(conn: psycopg.Connection, rec: CheckRecord) -> int:
 def _store_captures(conn: psycopg.Connection, document_id: int, pages: list[Page]) -> None:
     for position, page in enumerate(pages):
         digest = page.raw_sha256
-        if page.body is None or digest is None or capture_exists(conn, digest):
+        if page.body is None or digest is None:
+            continue
+        if capture_exists(conn, digest):
+            remember(digest, page.body)  # the next capture's delta base, most likely
             continue
         # The same page's previous capture is the base of the delta.
         previous = conn.execute(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 
 import psycopg
 import zstandard
@@ -96,31 +97,21 @@ def load_capture(conn: psycopg.Connection, digest: str, cache: CaptureCache = _c
     return base
 
 
-def remember(digest: str, body: bytes, cache: CaptureCache = _cache) -> None:
-    """Keep ``body`` at hand: it is likely the base of the document's next delta."""
-    cache.put(digest, body)
-
-
-def capture_exists(conn: psycopg.Connection, digest: str) -> bool:
-    return (
-        conn.execute("SELECT 1 FROM captures WHERE raw_sha256 = %s", (digest,)).fetchone()
-        is not None
-    )
-
-
 def store_capture(
     conn: psycopg.Connection,
     body: bytes,
     content_type: str,
-    previous: str | None,
+    find_previous: Callable[[], str | None],
     cache: CaptureCache = _cache,
     digest: str | None = None,
 ) -> str:
-    """Store ``body`` once; delta-compressed against ``previous`` when there is one."""
+    """Store ``body`` once; delta-compressed against the capture ``find_previous`` names
+    (asked only when the body is new) when there is one."""
     digest = digest or hashlib.sha256(body).hexdigest()
-    if capture_exists(conn, digest):
-        cache.put(digest, body)
+    if conn.execute("SELECT 1 FROM captures WHERE raw_sha256 = %s", (digest,)).fetchone():
+        cache.put(digest, body)  # most likely the base of the document's next delta
         return digest
+    previous = find_previous()
     compression, packed, base, depth = "zstd", b"", None, 0
     if previous is not None and previous != digest:
         row = conn.execute(

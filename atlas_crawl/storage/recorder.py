@@ -20,7 +20,7 @@ from atlas_crawl.diffing import make_diff
 from atlas_crawl.evidence.dates import ANNOUNCEMENT, stated_date
 from atlas_crawl.evidence.ledger import evidence_hash
 from atlas_crawl.evidence.warc import WarcRef
-from atlas_crawl.storage.captures import capture_exists, load_capture, remember, store_capture
+from atlas_crawl.storage.captures import load_capture, store_capture
 
 # A new text shorter than this share of the current version is taken as a broken
 # extraction (a half-rendered page, a placeholder, a selector now matching a fragment),
@@ -171,22 +171,20 @@ def _document_id(conn: psycopg.Connection, rec: CheckRecord) -> int:
 
 def _store_captures(conn: psycopg.Connection, document_id: int, pages: list[Page]) -> None:
     for position, page in enumerate(pages):
-        digest = page.raw_sha256
-        if page.body is None or digest is None:
+        if page.body is None:
             continue
-        if capture_exists(conn, digest):
-            remember(digest, page.body)  # the next capture's delta base, most likely
-            continue
-        # The same page's previous capture is the base of the delta.
-        previous = conn.execute(
-            """SELECT p.raw_sha256 FROM check_pages p JOIN checks k USING (check_id)
-               WHERE k.document_id = %s AND p.position = %s AND p.raw_sha256 IS NOT NULL
-               ORDER BY p.check_id DESC LIMIT 1""",
-            (document_id, position),
-        ).fetchone()
-        store_capture(
-            conn, page.body, page.content_type, previous[0] if previous else None, digest=digest
-        )
+
+        def previous(position: int = position) -> str | None:
+            """The same page's previous capture: the base of the delta."""
+            row = conn.execute(
+                """SELECT p.raw_sha256 FROM check_pages p JOIN checks k USING (check_id)
+                   WHERE k.document_id = %s AND p.position = %s AND p.raw_sha256 IS NOT NULL
+                   ORDER BY p.check_id DESC LIMIT 1""",
+                (document_id, position),
+            ).fetchone()
+            return row[0] if row else None
+
+        store_capture(conn, page.body, page.content_type, previous, digest=page.raw_sha256)
 
 
 @dataclass(frozen=True)
@@ -326,6 +324,18 @@ def _insert_check(
             ),
         )
     return check_id
+
+
+def _failed(
+    conn: psycopg.Connection,
+    document_id: int,
+    rec: CheckRecord,
+    previous: _Previous,
+    reason: str,
+    detail: str | None,
+) -> CheckResult:
+    check_id = _insert_check(conn, document_id, rec, "failed", previous, reason, detail)
+    return CheckResult(check_id, "failed", failure_reason=reason)
 
 
 def _new_version(
@@ -528,16 +538,7 @@ def record_check(
         ):
             raise StalePlan(f"{rec.platform} / {rec.document_type}")
         if rec.failure_reason is not None:
-            check_id = _insert_check(
-                conn,
-                document_id,
-                rec,
-                "failed",
-                previous,
-                rec.failure_reason,
-                rec.failure_detail,
-            )
-            return CheckResult(check_id, "failed", failure_reason=rec.failure_reason)
+            return _failed(conn, document_id, rec, previous, rec.failure_reason, rec.failure_detail)
 
         # Without the text: most checks see the current version again and never need it.
         latest = conn.execute(
@@ -546,16 +547,14 @@ def record_check(
             (document_id,),
         ).fetchone()
         if latest is None and rec.not_modified:
-            check_id = _insert_check(
+            return _failed(
                 conn,
                 document_id,
                 rec,
-                "failed",
                 previous,
                 "not modified",
                 "a 304 answer, but no version is stored to stand for",
             )
-            return CheckResult(check_id, "failed", failure_reason="not modified")
         if latest is None:
             check_id = _insert_check(conn, document_id, rec, "first", previous, warc=warc())
             version_id = _new_version(
@@ -644,10 +643,7 @@ def record_check(
                 f"extracted {len(rec.text)} characters, the current version has "
                 f"{len(old_text)} (under {min_length_ratio:.0%})"
             )
-            check_id = _insert_check(
-                conn, document_id, rec, "failed", previous, "too short", detail
-            )
-            return CheckResult(check_id, "failed", failure_reason="too short")
+            return _failed(conn, document_id, rec, previous, "too short", detail)
 
         if candidate is not None:
             # A third text: the pending candidate was not it either.

@@ -111,6 +111,11 @@ class TrackedDocument:
     def url(self) -> str:
         return self.rules.sources[0].url
 
+    @property
+    def key(self) -> str:
+        """``platform/document type``: names the document in queues and round records."""
+        return f"{self.platform}/{self.document_type}"
+
     def rules_at(self, captured_at: datetime) -> Rules:
         """The rules in force for a capture taken at ``captured_at``."""
         return self.rules_from(captured_at)[0]

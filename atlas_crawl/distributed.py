@@ -57,12 +57,17 @@ def round_name(requested: str | None = None) -> str:
     return name
 
 
+def inflight_key(document: str, verifying: bool) -> str:
+    """The in-flight key of a check of ``document`` (its first fetch or its re-fetch)."""
+    return f"{document}:verify" if verifying else document
+
+
 def request_key(meta: dict[str, Any]) -> str | None:
     """The in-flight key of a document's request (None for other requests)."""
     document = meta.get("atlas_document")
     if document is None:
         return None
-    return f"{document}:verify" if meta.get("atlas_verifying") else str(document)
+    return inflight_key(str(document), bool(meta.get("atlas_verifying")))
 
 
 class RoundScheduler(Scheduler):
@@ -148,19 +153,17 @@ class RoundScheduler(Scheduler):
         return request
 
     def _item_done(self, item: Any, **kwargs: Any) -> None:
-        check = item
-        document = getattr(check, "document", None)
-        if document is None:
-            return
-        meta = {
-            "atlas_document": f"{document.platform}/{document.document_type}",
-            "atlas_verifying": getattr(check, "verifying", False),
-        }
-        key = request_key(meta)
+        document = getattr(item, "document", None)
+        if document is not None:
+            self._release(inflight_key(document.key, getattr(item, "verifying", False)))
+
+    def _release(self, key: str) -> int:
+        """Forget an in-flight request; 1 for the one process whose call removed it."""
         pipe = self.server.pipeline()
         pipe.hdel(self.owner_key, key)
         pipe.hdel(self.request_key, key)
-        pipe.execute()
+        released, _ = pipe.execute()
+        return int(released)
 
     def _reclaim(self, stale: Any) -> int:
         """Put back in the queue the in-flight requests whose owner ``stale`` accepts."""
@@ -171,10 +174,7 @@ class RoundScheduler(Scheduler):
                 continue
             encoded = self.server.hget(self.request_key, key)
             # HDEL answers 1 to one process only: that one puts the request back.
-            if not self.server.hdel(self.owner_key, key):
-                continue
-            self.server.hdel(self.request_key, key)
-            if encoded is None:
+            if not self._release(key) or encoded is None:
                 continue
             self.queue.push(self.queue._decode_request(encoded))
             back += 1
@@ -195,8 +195,7 @@ class RoundScheduler(Scheduler):
         ]
         for key in mine:
             log.error("round %s: %s was taken but never recorded; released", self.round, key)
-            self.server.hdel(self.owner_key, key)
-            self.server.hdel(self.request_key, key)
+            self._release(key)
         if len(self.queue) or self.server.hlen(self.owner_key):
             raise DontCloseSpider  # the round is not over: others are still checking
 

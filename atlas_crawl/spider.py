@@ -28,12 +28,15 @@ from twisted.python.failure import Failure
 from atlas_crawl.declarations import (
     DeclarationError,
     Document,
+    Rules,
     Source,
     TrackedDocument,
     from_spider_document,
 )
+from atlas_crawl.extraction.extract import EXTRACTOR_VERSION, rules_in_force
 from atlas_crawl.items import PolicyCheck
-from atlas_crawl.storage.recorder import Page
+from atlas_crawl.rules_json import rules_to_json
+from atlas_crawl.storage.recorder import Page, combined_sha256
 
 log = logging.getLogger(__name__)
 
@@ -223,7 +226,7 @@ class TrackingSpider(scrapy.Spider):
             "check": check,
             "position": position,
             # For the shared queue of a distributed round (atlas_crawl.distributed).
-            "atlas_document": f"{document.platform}/{document.document_type}",
+            "atlas_document": document.key,
             "atlas_verifying": check.verifying,
             "atlas_seed": position == 0 and not check.verifying,
         }
@@ -270,6 +273,12 @@ class TrackingSpider(scrapy.Spider):
             content_type=(response.headers.get(b"Content-Type") or b"").decode("latin-1"),
             request_headers=_request_headers(response.request),
         )
+        check.pages.append(page)
+        # The process that fetched (in a distributed round, not always the one that queued).
+        check.crawl_id = self.crawl_id
+        if position == 0:
+            check.checked_at = datetime.now(UTC)
+            check.captured_at = _memento_time(response) or check.checked_at
         page_obj = response.meta.get("playwright_page")
         if page_obj is not None:
             browser = page_obj.context.browser
@@ -282,17 +291,14 @@ class TrackingSpider(scrapy.Spider):
                     page.network_body = await asyncio.wait_for(task, 10)
                 except Exception:  # the served bytes are extra evidence, never required
                     page.network_body = None
-            if self.settings.getbool("ATLAS_SCREENSHOTS", True) and not self._same_capture(
-                check, page
+            # A check that sees the last settled capture again can neither make, propose
+            # nor confirm a version: no screenshot (it costs more than the rendering).
+            if self.settings.getbool("ATLAS_SCREENSHOTS", True) and (
+                self.settled_text_sha256(check, rules_in_force(check.document, check.captured_at))
+                is None
             ):
                 page.screenshot = await page_obj.screenshot(full_page=True, type="png")
             await page_obj.close()
-        check.pages.append(page)
-        # The process that fetched (in a distributed round, not always the one that queued).
-        check.crawl_id = self.crawl_id
-        if position == 0:
-            check.checked_at = datetime.now(UTC)
-            check.captured_at = _memento_time(response) or check.checked_at
         asked = response.request.headers if response.request is not None else {}
         if response.status == 304 and (b"If-None-Match" in asked or b"If-Modified-Since" in asked):
             check.not_modified = True
@@ -306,15 +312,22 @@ class TrackingSpider(scrapy.Spider):
             return
         yield check
 
-    def _same_capture(self, check: PolicyCheck, page: Page) -> bool:
-        """A single-page document rendered exactly as its last settled capture: that
-        check cannot make, propose or confirm a version, so no screenshot is needed
-        (a full-page screenshot costs more than the rendering)."""
-        if check.verifying or len(check.document.rules.sources) != 1:
-            return False
+    def settled_text_sha256(self, check: PolicyCheck, rules: Rules) -> str | None:
+        """The last settled text's hash when ``check``'s pages so far are byte for byte
+        the last settled capture and ``rules`` are the ones it was read with (same
+        extractor too): the text is known without extracting. The recorder checks, under
+        the document's lock, that the database still agrees."""
+        if check.verifying:
+            return None
         plan = getattr(self, "plan", None) or {}
         state = plan.get((check.document.platform, check.document.document_type))
-        return state is not None and state.settled_raw_sha256 == page.raw_sha256
+        if state is None:
+            return None
+        return state.same_capture(
+            combined_sha256([p.raw_sha256 for p in check.pages]),
+            rules_to_json(rules),
+            EXTRACTOR_VERSION,
+        )
 
     async def fetch_failed(self, failure: Failure) -> AsyncIterator[Any]:
         request = failure.request  # type: ignore[attr-defined]

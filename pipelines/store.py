@@ -27,7 +27,6 @@ from scrapy.crawler import Crawler
 
 from atlas_crawl.evidence.warc import WarcPage, WarcRef, WarcStore
 from atlas_crawl.evidence.wayback import ArchiveError, WaybackClient, WaybackSettings
-from atlas_crawl.extraction import ExtractionError, extract_at
 from atlas_crawl.extraction.extract import EXTRACTOR_VERSION, reextract_stored
 from atlas_crawl.items import PolicyCheck
 from atlas_crawl.rules_json import rules_to_json
@@ -40,6 +39,7 @@ from atlas_crawl.storage.recorder import (
     StalePlan,
     record_check,
 )
+from pipelines.extract import extract_check
 
 log = logging.getLogger(__name__)
 
@@ -145,11 +145,7 @@ class StorePipeline:
         except StalePlan:
             # Another process or crawl moved the document on since the plan was read.
             check.same_capture_text_sha256 = None
-            pages = [(p.body or b"", p.content_type) for p in check.pages]
-            try:
-                check.rules, check.text = extract_at(check.document, pages, check.captured_at)
-            except ExtractionError as exc:
-                check.fail(exc.reason, exc.detail)
+            extract_check(check)
             result = self._record_once(check)
         if result.change_id is not None and self.archiver is not None:
             self.conn.execute(
@@ -195,8 +191,7 @@ class StorePipeline:
         name = getattr(spider, "round", None)
         if not name:
             return None
-        document = check.document
-        ref = f"round:{spider.name}:{name}:{document.platform}/{document.document_type}"
+        ref = f"round:{spider.name}:{name}:{check.document.key}"
         return f"{ref}:verify" if check.verifying else ref
 
     def _archive(self, version_id: int, url: str) -> None:

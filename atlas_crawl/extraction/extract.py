@@ -104,6 +104,13 @@ def applicable_rules(document: TrackedDocument, captured_at: datetime, pages: in
     return [r for r in document.rules_from(captured_at) if len(r.sources) == pages]
 
 
+def rules_in_force(document: TrackedDocument, captured_at: datetime) -> Rules:
+    """The rules a capture of all the document's pages taken at ``captured_at`` is read
+    with first (the current rules when none of its time fits)."""
+    in_force = applicable_rules(document, captured_at, len(document.rules.sources))
+    return in_force[0] if in_force else document.rules
+
+
 def extract_at(
     document: TrackedDocument, pages: Sequence[tuple[bytes, str]], captured_at: datetime
 ) -> tuple[Rules, str]:

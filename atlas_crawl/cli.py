@@ -90,6 +90,13 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     return 3 if failed and args.strict else 0
 
 
+def _kind_label(row: dict[str, Any]) -> str:
+    """'content', 'technical (redesign)', ...: what kind of change made a version."""
+    if row["kind"] is None:
+        return ""
+    return f"{row['kind']} ({row['kind_reason']})" if row["kind_reason"] else row["kind"]
+
+
 def cmd_history(args: argparse.Namespace) -> int:
     with connect() as conn:
         if args.platform and args.document:
@@ -97,6 +104,8 @@ def cmd_history(args: argparse.Namespace) -> int:
             rows = run(conn, "document_history", **params)
             if not rows:
                 raise UsageError(f"no versions of {args.platform} / {args.document}")
+            for row in rows:
+                row["change"] = _kind_label(row)
             print(f"{args.platform} / {args.document}")
             print(
                 _table(
@@ -107,6 +116,7 @@ def cmd_history(args: argparse.Namespace) -> int:
                         "first_seen_at",
                         "last_seen_at",
                         "change_id",
+                        "change",
                         "chars_added",
                         "chars_removed",
                         "text_sha256",
@@ -121,6 +131,8 @@ def cmd_history(args: argparse.Namespace) -> int:
         since = datetime.now(UTC) - timedelta(days=args.days)
         rows = run(conn, "recent_changes", since=since)
         print(f"changes in the last {args.days} days: {len(rows)}")
+        for row in rows:
+            row["change"] = _kind_label(row)
         if rows:
             print(
                 _table(
@@ -132,6 +144,7 @@ def cmd_history(args: argparse.Namespace) -> int:
                         "document_type",
                         "from_version_id",
                         "to_version_id",
+                        "change",
                         "chars_added",
                         "chars_removed",
                     ],
@@ -162,7 +175,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
     print(
         f"version {c['from_number']} -> {c['to_number']}, detected "
         f"{c['detected_at'].astimezone(UTC):%Y-%m-%d %H:%M:%SZ}, "
-        f"+{c['chars_added']} -{c['chars_removed']} characters"
+        f"+{c['chars_added']} -{c['chars_removed']} characters, {_kind_label(c)} change"
     )
     print(c["url"])
     print()

@@ -91,6 +91,8 @@ def reextract(
             extractor_version=EXTRACTOR_VERSION,
         )
         # The page is the one already stored: the difference can only be technical.
-        record_check(conn, record, min_length_ratio=0.0, verify=False, kind="technical")
+        record_check(
+            conn, record, min_length_ratio=0.0, verify=False, kind=("technical", "reextract")
+        )
         results.append(Reextracted(doc.platform, doc.document_type, "technical change"))
     return results

@@ -4,7 +4,7 @@
 -- name: recent_changes
 -- What changed since a given time (the README's "what changed this week").
 SELECT change_id, platform, document_type, detected_at, from_version_id, to_version_id,
-       chars_added, chars_removed
+       chars_added, chars_removed, kind, kind_reason
 FROM document_changes
 WHERE detected_at >= %(since)s
 ORDER BY detected_at DESC, change_id DESC;
@@ -12,7 +12,7 @@ ORDER BY detected_at DESC, change_id DESC;
 -- name: document_history
 -- One document's versions, oldest first, with the change that made each one.
 SELECT v.version_id, v.version_number, v.text_sha256, v.first_seen_at, v.last_seen_at,
-       c.change_id, c.chars_added, c.chars_removed
+       c.change_id, c.chars_added, c.chars_removed, c.kind, c.kind_reason
 FROM document_versions v
 LEFT JOIN document_changes c ON c.to_version_id = v.version_id
 WHERE v.platform = %(platform)s AND v.document_type = %(document_type)s
@@ -46,7 +46,7 @@ WHERE v.version_id = %(version_id)s;
 -- name: change_detail
 -- A change with the texts on both sides.
 SELECT c.change_id, c.platform, c.document_type, c.url, c.detected_at, c.chars_added,
-       c.chars_removed, c.diff, c.from_version_id, c.to_version_id,
+       c.chars_removed, c.kind, c.kind_reason, c.diff, c.from_version_id, c.to_version_id,
        old.version_number AS from_number, new.version_number AS to_number,
        old.text AS old_text, new.text AS new_text
 FROM document_changes c

@@ -42,7 +42,8 @@ SELECT c.change_id,
        c.silent,
        c.date_only,
        c.record_id,
-       d.record_id       AS document_record_id
+       d.record_id       AS document_record_id,
+       c.kind_reason
 FROM changes c
 JOIN documents d USING (document_id)
 JOIN platforms p USING (platform_id);

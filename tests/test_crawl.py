@@ -10,6 +10,7 @@ import psycopg
 from tests.conftest import (
     CrawlRunner,
     Site,
+    cli,
     fixture_bytes,
     make_pdf,
     run_scrapy,
@@ -284,8 +285,69 @@ def test_new_declaration_rules_on_an_unchanged_page_make_a_technical_change(
     site.serve("/t", page.replace("be nice", "be very nice"))
     crawl("declarations", path=decl)
     with psycopg.connect(db_url) as conn:
-        kinds = conn.execute("SELECT kind FROM document_changes ORDER BY change_id").fetchall()
-    assert kinds == [("technical",), ("content",)]
+        kinds = conn.execute(
+            "SELECT kind, kind_reason FROM document_changes ORDER BY change_id"
+        ).fetchall()
+    assert kinds == [("technical", "reread"), ("content", None)]
+
+
+def test_new_rules_and_new_wording_readable_both_ways_make_a_content_change(
+    crawl: CrawlRunner, site: Site, tmp_path: Path, db_url: str
+) -> None:
+    page = """<html><body><main><div class=ad>Sponsored</div><article><h1>Terms</h1>
+    <p>You agree to be nice.</p></article></main></body></html>"""
+    url = site.serve("/t", page)
+    decl = write_declarations(
+        tmp_path / "d", "Example", {"Terms of Service": {"fetch": url, "select": "main"}}
+    )
+    crawl("declarations", path=decl)
+    # New rules, and the wording changed too: the old page read with the new rules
+    # still says "be nice", so this is a change of the policy.
+    write_declarations(decl, "Example", {"Terms of Service": {"fetch": url, "select": "article"}})
+    site.serve("/t", page.replace("be nice", "be very nice"))
+    crawl("declarations", path=decl)
+    with psycopg.connect(db_url) as conn:
+        kinds = conn.execute("SELECT kind, kind_reason FROM document_changes").fetchall()
+    assert kinds == [("content", None)]
+
+
+def test_a_redesign_that_needs_new_rules_is_a_technical_change_with_its_reason(
+    crawl: CrawlRunner, site: Site, tmp_path: Path, db_url: str
+) -> None:
+    """Neither the old rules read the new layout nor the new rules the old one: wording
+    and layout cannot be told apart, so the change is technical, marked 'redesign'."""
+    clauses = "<p>You agree to be nice.</p><p>We may end your account.</p>"
+    old = f"<html><body><div class=terms-v1><h1>Terms of Service</h1>{clauses}</div></body></html>"
+    new = (
+        "<html><body><main class=terms-v2><h1><a href='#top'>Terms</a></h1>"
+        f"<nav><a href='#a'>Agreement</a></nav>{clauses}</main></body></html>"
+    )
+    url = site.serve("/t", old)
+    decl = write_declarations(
+        tmp_path / "d", "Example", {"Terms of Service": {"fetch": url, "select": ".terms-v1"}}
+    )
+    crawl("declarations", path=decl)
+    site.serve("/t", new)
+    crawl("declarations", path=decl)  # the old rules fail on the new layout
+    write_declarations(decl, "Example", {"Terms of Service": {"fetch": url, "select": ".terms-v2"}})
+    result = crawl("declarations", path=decl)
+    assert result.returncode == 0, result.output
+
+    assert [c[1:] for c in checks(db_url)] == [
+        ("first", None),
+        ("failed", "selector matched nothing"),
+        ("changed", None),
+        ("unchanged", None),
+    ]
+    with psycopg.connect(db_url) as conn:
+        change = conn.execute("SELECT kind, kind_reason, diff FROM document_changes").fetchone()
+    assert change is not None and change[:2] == ("technical", "redesign")
+    assert "- of Service" in change[2]  # the diff is kept for review
+    history = cli(
+        "history", "--platform", "Example", "--document", "Terms of Service", db_url=db_url
+    )
+    assert history.returncode == 0, history.stderr
+    assert "technical (redesign)" in history.stdout
 
 
 def test_an_old_capture_in_a_new_layout_is_read_with_the_next_rules(

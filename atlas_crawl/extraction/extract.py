@@ -138,4 +138,10 @@ def reextract_stored(pages: Sequence[tuple[bytes, str]], declaration: dict[str, 
     """Stored pages read with a stored (JSON) declaration: technical-change detection."""
     from atlas_crawl.declarations import parse_ota_rules
 
-    return extract_document(pages, parse_ota_rules(declaration, "stored declaration"))
+    rules = parse_ota_rules(declaration, "stored declaration")
+    if len(rules.sources) != len(pages):
+        raise ExtractionError(
+            "no rules",
+            f"the declaration has {len(rules.sources)} page(s), the capture {len(pages)}",
+        )
+    return extract_document(pages, rules)

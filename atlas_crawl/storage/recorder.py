@@ -20,6 +20,7 @@ from atlas_crawl.diffing import make_diff
 from atlas_crawl.evidence.dates import ANNOUNCEMENT, stated_date
 from atlas_crawl.evidence.ledger import evidence_hash
 from atlas_crawl.evidence.warc import WarcRef
+from atlas_crawl.extraction.errors import ExtractionError
 from atlas_crawl.storage.captures import load_capture, store_capture
 
 # A new text shorter than this share of the current version is taken as a broken
@@ -387,18 +388,33 @@ def _change_kind(
     old_declaration: dict[str, Any],
     rec: CheckRecord,
     reextract: Reextract | None,
-) -> str:
-    """'technical' when the old capture, read with the new rules, gives the new text."""
+) -> tuple[str, str | None]:
+    """The change's kind and, for a technical one, its reason (see migration 006).
+
+    Under the same rules a new text is a content change. Under new rules the previous
+    capture is read with them: the new text again means only the reading changed. When
+    the new rules cannot read the previous capture and the old rules cannot read the
+    new one, the page was redesigned with its rules and no like-for-like comparison
+    exists; as in Open Terms Archive's technical upgrades the change is technical, with
+    its reason, so it is not announced as a policy change on a layout's word.
+    """
     if reextract is None or old_declaration == rec.declaration:
-        return "content"
-    pages = _version_pages(conn, old_version_id)
-    if not pages:
-        return "content"
+        return "content", None
+    old_pages = _version_pages(conn, old_version_id)
+    if not old_pages:
+        return "content", None
     try:
-        again = reextract(pages, rec.declaration)
-    except Exception:  # the old page may not fit the new rules at all: a content change
-        return "content"
-    return "technical" if again == rec.text else "content"
+        again = reextract(old_pages, rec.declaration)
+    except ExtractionError:
+        again = None
+    if again is not None:
+        return ("technical", "reread") if again == rec.text else ("content", None)
+    new_pages = [(p.body, p.content_type) for p in rec.pages if p.body is not None]
+    try:
+        reextract(new_pages, old_declaration)
+    except ExtractionError:
+        return "technical", "redesign"
+    return "content", None
 
 
 def _without_dates(text: str) -> str:
@@ -425,9 +441,10 @@ def _record_change(
     raw_sha256: str | None,
     reextract: Reextract | None,
     verified_by: int | None,
-    kind: str | None = None,
+    kind: tuple[str, str | None] | None = None,
 ) -> tuple[int, int, str]:
-    """The new version and its change; returns (version_id, change_id, kind)."""
+    """The new version and its change; returns (version_id, change_id, kind).
+    ``kind``: the change's kind and reason when the caller knows them."""
     old_id, old_number, _, old_text, old_declaration, old_date = _version(conn, latest[0])
     assert rec.text is not None
     version_id = _new_version(
@@ -437,15 +454,15 @@ def _record_change(
         "UPDATE checks SET version_id = %s WHERE check_id = %s", (version_id, detecting_check)
     )
     diff = make_diff(old_text, rec.text)
-    kind = kind or _change_kind(conn, old_id, old_declaration, rec, reextract)
+    kind, reason = kind or _change_kind(conn, old_id, old_declaration, rec, reextract)
     new_date = stated_date(rec.text)
     date_only = new_date != old_date and _without_dates(old_text) == _without_dates(rec.text)
     silent = None if new_date is None or old_date is None else new_date == old_date
     row = conn.execute(
         """INSERT INTO changes (document_id, from_version_id, to_version_id, check_id,
-               detected_at, chars_added, chars_removed, diff, kind, verified, verified_at,
-               verified_check_id, silent, date_only)
-           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+               detected_at, chars_added, chars_removed, diff, kind, kind_reason, verified,
+               verified_at, verified_check_id, silent, date_only)
+           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
            RETURNING change_id""",
         (
             document_id,
@@ -457,6 +474,7 @@ def _record_change(
             diff.chars_removed,
             diff.patch,
             kind,
+            reason,
             verified_by is not None,
             rec.captured_at if verified_by is not None else None,
             verified_by,
@@ -496,15 +514,15 @@ def record_check(
     reextract: Reextract | None = None,
     verify: bool = False,
     write_warc: WarcWriter | None = None,
-    kind: str | None = None,
+    kind: tuple[str, str | None] | None = None,
 ) -> CheckResult:
     """Write one check and what follows from it, in one transaction.
 
     ``verify``: a new text is a ``candidate`` until another check finds it again (the
     change is then recorded as verified) or finds the old text (the candidate becomes
     ``unconfirmed``). ``reextract`` classifies a change that comes with new declaration
-    rules: if the previous capture read with the new rules gives the new text, only the
-    extraction changed and the change is ``technical``. ``write_warc`` writes the WARC
+    rules (``_change_kind``); ``kind`` gives the kind and reason outright (re-extraction
+    of a stored capture is ``("technical", "reextract")``). ``write_warc`` writes the WARC
     records of the checks that make, propose or confirm a version.
     """
     if (
@@ -608,7 +626,7 @@ def record_check(
             check_id = _insert_check(
                 conn, document_id, rec, "unchanged", previous, warc=warc(), verifies=candidate
             )
-            version_id, change_id, kind = _record_change(
+            version_id, change_id, made_kind = _record_change(
                 conn,
                 document_id,
                 latest,
@@ -630,7 +648,7 @@ def record_check(
                 old_number + 1,
                 change_id,
                 None,
-                kind,
+                made_kind,
                 verified=True,
             )
 
@@ -655,7 +673,7 @@ def record_check(
             return CheckResult(check_id, "candidate", unconfirmed_check_id=candidate)
 
         check_id = _insert_check(conn, document_id, rec, "changed", previous, warc=warc())
-        version_id, change_id, kind = _record_change(
+        version_id, change_id, made_kind = _record_change(
             conn,
             document_id,
             latest,
@@ -673,6 +691,6 @@ def record_check(
             version_id,
             old_number + 1,
             change_id,
-            change_kind=kind,
+            change_kind=made_kind,
             unconfirmed_check_id=candidate,
         )

@@ -173,26 +173,58 @@ def test_a_short_text_seen_twice_in_a_row_is_a_real_change(db: psycopg.Connectio
     assert (again.outcome, again.version_number) == ("changed", 2)
 
 
-def test_captures_are_delta_compressed_against_the_previous_one(db: psycopg.Connection) -> None:
-    from atlas_crawl.storage.captures import MAX_DEPTH, CaptureCache, load_capture
+def test_captures_are_delta_compressed_against_a_full_copy(db: psycopg.Connection) -> None:
+    from atlas_crawl.storage.captures import CaptureCache, load_capture
 
     page = "".join(f"<p>Clause {i}: we keep data for {i} days.</p>" for i in range(3000))
-    bodies = [
-        f"<html><script>nonce='{i:08x}'</script>{page}</html>".encode()
-        for i in range(MAX_DEPTH + 8)
-    ]
+    bodies = [f"<html><script>nonce='{i:08x}'</script>{page}</html>".encode() for i in range(40)]
+    # Then the page is rewritten: its deltas against the old copy would be large.
+    redesigned = "".join(f"<div>Section {i}: kept {i * 7} weeks.</div>" for i in range(3000))
+    bodies += [f"<html><i>{i:08x}</i>{redesigned}</html>".encode() for i in range(5)]
     for i, body in enumerate(bodies):
         record_check(db, make(TEXT_1, body=body, minutes=i))
     rows = db.execute(
-        "SELECT compression, octet_length(body), depth FROM captures ORDER BY first_stored_at"
+        """SELECT raw_sha256, compression, octet_length(body), depth, base_sha256
+           FROM captures ORDER BY first_stored_at"""
     ).fetchall()
-    assert rows[0][0] == "zstd"
-    deltas = [r for r in rows if r[0] == "zstd-delta"]
-    assert len(deltas) == len(bodies) - 2  # one full copy restarts the chain
-    assert max(size for _, size, _ in deltas) < 200
-    assert max(depth for _, _, depth in rows) == MAX_DEPTH - 1
-    for body in (bodies[0], bodies[MAX_DEPTH // 2], bodies[-1]):
+    hubs = [r[0] for r in rows if r[1] == "zstd"]
+    assert hubs == [sha256_hex(bodies[0]), sha256_hex(bodies[40])]
+    deltas = [r for r in rows if r[1] == "zstd-delta"]
+    assert len(deltas) == len(bodies) - 2
+    # Every delta is one step from a full copy, so no read walks a chain.
+    assert {r[3] for r in deltas} == {1} and {r[4] for r in deltas} == set(hubs)
+    assert max(r[2] for r in deltas) < 200
+    for body in (bodies[0], bodies[20], bodies[39], bodies[-1]):
         assert load_capture(db, sha256_hex(body), CaptureCache(1)) == body
+
+
+def test_delta_chains_of_older_databases_are_still_read(db: psycopg.Connection) -> None:
+    """Before hubs, each capture was a delta against the previous one (chains of up to
+    32); such a chain is read link by link, and the next capture starts a new copy."""
+    from itertools import pairwise
+
+    import zstandard
+
+    from atlas_crawl.storage.captures import CaptureCache, load_capture
+
+    bodies = [f"<html><p>Clause {i}</p>{'<p>same</p>' * 500}</html>".encode() for i in range(4)]
+    record_check(db, make(TEXT_1, body=bodies[0]))
+    for depth, (base, body) in enumerate(pairwise(bodies[:3]), start=1):
+        packed = zstandard.ZstdCompressor(
+            dict_data=zstandard.ZstdCompressionDict(base, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
+        ).compress(body)
+        db.execute(
+            """INSERT INTO captures (raw_sha256, size, compression, body, base_sha256, depth)
+               VALUES (%s, %s, 'zstd-delta', %s, %s, %s)""",
+            (sha256_hex(body), len(body), packed, sha256_hex(base), depth),
+        )
+    record_check(db, make(TEXT_1, body=bodies[2], minutes=1))
+    assert load_capture(db, sha256_hex(bodies[2]), CaptureCache(1)) == bodies[2]
+    record_check(db, make(TEXT_1, body=bodies[3], minutes=2))
+    row = db.execute(
+        "SELECT compression, depth FROM captures WHERE raw_sha256 = %s", (sha256_hex(bodies[3]),)
+    ).fetchone()
+    assert row == ("zstd", 0)
 
 
 def test_a_capture_with_a_known_source_is_recorded_once(db: psycopg.Connection) -> None:

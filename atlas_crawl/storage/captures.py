@@ -1,9 +1,12 @@
-"""Raw captures: content-addressed, zstd-compressed, and delta-compressed against the
-same document's previous capture (that capture is the zstd dictionary).
+"""Raw captures: content-addressed, zstd-compressed, and delta-compressed against a
+full copy of the same document's capture (that copy is the zstd dictionary).
 
 A recheck whose page differs only by nonces and build hashes then costs a few hundred
-bytes instead of a full compressed page. Chains are cut every ``MAX_DEPTH`` captures
-with a full copy, which bounds the work of reading any one capture.
+bytes instead of a full compressed page. Every delta's base is a full copy (its hub),
+so reading any capture decompresses at most two bodies; a document gets a new hub
+when its deltas grow past a quarter of a full copy (it drifted from the hub). Older
+databases may hold chains of deltas (up to 32 deep, before the hubs): they are read
+link by link.
 """
 
 from __future__ import annotations
@@ -16,8 +19,11 @@ from collections.abc import Callable
 import psycopg
 import zstandard
 
-MAX_DEPTH = 32
 _LEVEL = 9
+_DELTA_LEVEL = 6  # smaller and faster deltas than level 9 on policy pages
+# A delta over this share of a full copy means the document drifted from its hub.
+_NEW_HUB_SHARE = 4
+_HUB_COMPRESSORS = 8
 # A zstd compressor is not thread-safe: one per thread.
 _compressors = threading.local()
 
@@ -58,6 +64,22 @@ _cache = CaptureCache()
 
 def _dictionary(base: bytes) -> zstandard.ZstdCompressionDict:
     return zstandard.ZstdCompressionDict(base, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
+
+
+def _hub_compressor(hub: str, body: Callable[[], bytes]) -> zstandard.ZstdCompressor:
+    """A compressor with the hub's body as dictionary, kept for the next captures of the
+    same document: loading a 200 KB dictionary costs more than a small delta."""
+    kept: OrderedDict[str, zstandard.ZstdCompressor] | None = getattr(_compressors, "hubs", None)
+    if kept is None:
+        kept = _compressors.hubs = OrderedDict()
+    compressor = kept.get(hub)
+    if compressor is None:
+        compressor = zstandard.ZstdCompressor(level=_DELTA_LEVEL, dict_data=_dictionary(body()))
+        kept[hub] = compressor
+        while len(kept) > _HUB_COMPRESSORS:
+            kept.popitem(last=False)
+    kept.move_to_end(hub)
+    return compressor
 
 
 def unpack(body: bytes, compression: str, base: bytes | None = None) -> bytes:
@@ -112,27 +134,27 @@ def store_capture(
         cache.put(digest, body)  # most likely the base of the document's next delta
         return digest
     previous = find_previous()
-    compression, packed, base, depth = "zstd", b"", None, 0
+    compression, packed, hub = "zstd", b"", None
     if previous is not None and previous != digest:
         row = conn.execute(
-            "SELECT depth FROM captures WHERE raw_sha256 = %s", (previous,)
+            "SELECT base_sha256, depth FROM captures WHERE raw_sha256 = %s", (previous,)
         ).fetchone()
-        if row is not None and row[0] + 1 < MAX_DEPTH:
-            base_body = load_capture(conn, previous, cache)
-            packed = zstandard.ZstdCompressor(
-                level=_LEVEL, dict_data=_dictionary(base_body)
-            ).compress(body)
-            compression, base, depth = "zstd-delta", previous, row[0] + 1
+        # The previous capture's hub; none when it sits deep in an old chain.
+        hub = None if row is None or row[1] > 1 else (row[0] or previous)
+        if hub is not None:
+            packed = _hub_compressor(hub, lambda: load_capture(conn, hub, cache)).compress(body)
+            compression = "zstd-delta"
     # A delta under 5% of the body beats any plain compression of HTML: skip trying one.
     if compression == "zstd" or len(packed) > len(body) // 20:
         full = _full_compressor().compress(body)
-        if compression == "zstd" or len(full) <= len(packed):
-            compression, packed, base, depth = "zstd", full, None, 0
+        if compression == "zstd" or len(packed) * _NEW_HUB_SHARE > len(full):
+            compression, packed, hub = "zstd", full, None
+    depth = 0 if hub is None else 1
     conn.execute(
         """INSERT INTO captures (raw_sha256, size, compression, body, content_type,
                base_sha256, depth)
            VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (raw_sha256) DO NOTHING""",
-        (digest, len(body), compression, packed, content_type, base, depth),
+        (digest, len(body), compression, packed, content_type, hub, depth),
     )
     cache.put(digest, body)
     return digest

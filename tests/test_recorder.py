@@ -173,37 +173,60 @@ def test_a_short_text_seen_twice_in_a_row_is_a_real_change(db: psycopg.Connectio
     assert (again.outcome, again.version_number) == ("changed", 2)
 
 
-def test_captures_are_delta_compressed_against_a_full_copy(db: psycopg.Connection) -> None:
-    from atlas_crawl.storage.captures import CaptureCache, load_capture
+def test_captures_are_delta_compressed_against_the_previous_one(db: psycopg.Connection) -> None:
+    from atlas_crawl.storage.captures import MAX_DEPTH, CaptureCache, load_capture
 
     page = "".join(f"<p>Clause {i}: we keep data for {i} days.</p>" for i in range(3000))
     bodies = [f"<html><script>nonce='{i:08x}'</script>{page}</html>".encode() for i in range(40)]
-    # Then the page is rewritten: its deltas against the old copy would be large.
+    # Then the page is rewritten: a delta against the last capture is no smaller.
     redesigned = "".join(f"<div>Section {i}: kept {i * 7} weeks.</div>" for i in range(3000))
     bodies += [f"<html><i>{i:08x}</i>{redesigned}</html>".encode() for i in range(5)]
     for i, body in enumerate(bodies):
         record_check(db, make(TEXT_1, body=body, minutes=i))
-    rows = db.execute(
-        """SELECT raw_sha256, compression, octet_length(body), depth, base_sha256
-           FROM captures ORDER BY first_stored_at"""
-    ).fetchall()
-    hubs = [r[0] for r in rows if r[1] == "zstd"]
-    assert hubs == [sha256_hex(bodies[0]), sha256_hex(bodies[40])]
-    deltas = [r for r in rows if r[1] == "zstd-delta"]
-    assert len(deltas) == len(bodies) - 2
-    # Every delta is one step from a full copy, so no read walks a chain.
-    assert {r[3] for r in deltas} == {1} and {r[4] for r in deltas} == set(hubs)
-    assert max(r[2] for r in deltas) < 200
-    for body in (bodies[0], bodies[20], bodies[39], bodies[-1]):
+    rows = {
+        r[0]: r[1:]
+        for r in db.execute(
+            "SELECT raw_sha256, compression, octet_length(body), depth, base_sha256 FROM captures"
+        )
+    }
+    stored = [rows[sha256_hex(b)] for b in bodies]
+    assert [i for i, r in enumerate(stored) if r[0] == "zstd"] == [0, 40]
+    assert max(r[1] for r in stored if r[0] == "zstd-delta") < 200
+    assert max(r[2] for r in stored) == MAX_DEPTH - 1
+    # The next chain starts with a checkpoint against the full copy, not a new copy.
+    assert stored[MAX_DEPTH][2:] == (1, sha256_hex(bodies[0]))
+    assert stored[MAX_DEPTH + 1][2:] == (2, sha256_hex(bodies[MAX_DEPTH]))
+    for body in (bodies[0], bodies[MAX_DEPTH // 2], bodies[39], bodies[-1]):
         assert load_capture(db, sha256_hex(body), CaptureCache(1)) == body
 
 
-def test_delta_chains_of_older_databases_are_still_read(db: psycopg.Connection) -> None:
-    """Before hubs, each capture was a delta against the previous one (chains of up to
-    32); such a chain is read link by link, and the next capture starts a new copy."""
-    from itertools import pairwise
+def test_a_document_that_drifted_from_its_full_copy_gets_a_new_one(
+    db: psycopg.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from atlas_crawl.storage import captures
 
-    import zstandard
+    monkeypatch.setattr(captures, "MAX_DEPTH", 2)
+    clauses = [f"<p>Clause {i}: we keep data for {i} days.</p>" for i in range(3000)]
+    reworded = [f"<p>Term {i}: {sha256_hex(str(i).encode())[:24]}</p>" for i in range(1200)]
+    bodies = [
+        "".join(clauses).encode(),
+        "".join(reworded + clauses[1200:]).encode(),  # a delta against the first
+        "".join(reworded + clauses[1200:] + ["<p>x</p>"]).encode(),  # checkpoint: too far
+    ]
+    for i, body in enumerate(bodies):
+        record_check(db, make(TEXT_1, body=body, minutes=i))
+    stored = [
+        db.execute(
+            "SELECT compression, depth FROM captures WHERE raw_sha256 = %s", (sha256_hex(b),)
+        ).fetchone()
+        for b in bodies
+    ]
+    assert stored == [("zstd", 0), ("zstd-delta", 1), ("zstd", 0)]
+
+
+def test_delta_chains_of_older_databases_are_still_read(db: psycopg.Connection) -> None:
+    """A chain written by an earlier release is read link by link and grown."""
+    from itertools import pairwise
 
     from atlas_crawl.storage.captures import CaptureCache, load_capture
 
@@ -224,7 +247,8 @@ def test_delta_chains_of_older_databases_are_still_read(db: psycopg.Connection) 
     row = db.execute(
         "SELECT compression, depth FROM captures WHERE raw_sha256 = %s", (sha256_hex(bodies[3]),)
     ).fetchone()
-    assert row == ("zstd", 0)
+    assert row == ("zstd-delta", 3)
+    assert load_capture(db, sha256_hex(bodies[3]), CaptureCache(1)) == bodies[3]
 
 
 def test_a_capture_with_a_known_source_is_recorded_once(db: psycopg.Connection) -> None:

@@ -61,7 +61,7 @@ def reextract(
         rows = conn.execute(
             """SELECT p.requested_url, p.final_url, p.http_status, p.response_headers,
                       p.raw_sha256, c.content_type
-               FROM check_pages p JOIN captures c ON c.raw_sha256 = p.raw_sha256
+               FROM all_check_pages p JOIN captures c ON c.raw_sha256 = p.raw_sha256
                WHERE p.check_id = %s ORDER BY p.position""",
             (check_id,),
         ).fetchall()

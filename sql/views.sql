@@ -90,3 +90,17 @@ JOIN platforms p USING (platform_id)
 WHERE k.outcome = 'unconfirmed'
 GROUP BY p.name, d.document_type, d.url, d.document_id
 HAVING count(*) >= 2;
+
+-- Every page of every check, in order. A check of one page with nothing of its own to
+-- keep (no response headers, no WARC record: imported captures, routine rechecks of
+-- servers without validators) is stored without a check_pages row; its page is the
+-- one the check row describes.
+CREATE OR REPLACE VIEW all_check_pages AS
+SELECT p.check_id, p.position, p.requested_url, p.final_url, p.http_status,
+       p.response_headers, p.raw_sha256, p.warc_file, p.warc_offset, p.warc_payload_digest
+FROM check_pages p
+UNION ALL
+SELECT k.check_id, 0, k.requested_url, k.final_url, k.http_status, NULL::jsonb,
+       k.raw_sha256, NULL::text, NULL::bigint, NULL::text
+FROM checks k
+WHERE NOT EXISTS (SELECT 1 FROM check_pages p WHERE p.check_id = k.check_id);

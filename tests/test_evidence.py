@@ -109,7 +109,7 @@ def test_warc_records_tamper_evidence_and_verify(
     with psycopg.connect(db_url) as conn:
         rows = conn.execute(
             """SELECT k.outcome, p.warc_file IS NOT NULL, k.evidence_hash IS NOT NULL
-               FROM checks k JOIN check_pages p USING (check_id) ORDER BY check_id"""
+               FROM checks k JOIN all_check_pages p USING (check_id) ORDER BY check_id"""
         ).fetchall()
     # first, candidate (now changed), its confirming re-fetch: WARC; the last recheck: none.
     assert rows == [

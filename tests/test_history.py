@@ -77,6 +77,14 @@ def test_backfill_from_an_ota_snapshots_repository(tmp_path: Path, db_url: str) 
         (2, t("2023-04-01T12:00:00"), t("2023-05-01T12:00:00")),
     ]
     assert change == [(t("2023-04-01T12:00:00"), True)]
+    # Imported captures carry no headers: their checks are stored without page rows,
+    # and the evidence of the change still exports with both captures.
+    bundle = tmp_path / "change.zip"
+    export = cli("export", "AC-C-1", "--out", str(bundle), db_url=db_url, evidence=evidence)
+    assert export.returncode == 0, export.stderr
+    with zipfile.ZipFile(bundle) as z:
+        assert b"build 1" in z.read("before/capture-0.html")  # version 1's capture
+        assert page(B).encode() in z.read("after/capture-0.html")
 
     again = cli(
         "backfill", "ota", str(repo), "--declarations", str(decl), db_url=db_url, evidence=evidence

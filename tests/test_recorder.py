@@ -101,6 +101,47 @@ def test_evidence_is_complete_and_captures_content_addressed(db: psycopg.Connect
                          JOIN checks k USING (check_id)""").fetchone() == (1,)
 
 
+def test_routine_checks_keep_validators_and_pages_without_a_row(db: psycopg.Connection) -> None:
+    """Full headers for checks that make a version or fail; a routine recheck keeps its
+    validators only, and a one-page check with nothing of its own no check_pages row."""
+    first = make(TEXT_1)
+    first.pages[0].headers = {"Content-Type": ["text/html"], "ETag": ['"v1"'], "Date": ["x"]}
+    record_check(db, first)
+    validated = make(TEXT_1, minutes=1)
+    validated.pages[0].headers = {"Content-Type": ["text/html"], "ETag": ['"v1"'], "Date": ["y"]}
+    record_check(db, validated)
+    failed = make(None, body=b"Not found", reason="http error", status=404, minutes=2)
+    record_check(db, failed)
+    plain = make(TEXT_1, minutes=3)
+    plain.pages[0].headers = {"Content-Type": ["text/html"], "Date": ["z"]}
+    record_check(db, plain)
+
+    stored = db.execute(
+        "SELECT check_id, response_headers FROM check_pages ORDER BY check_id"
+    ).fetchall()
+    assert stored == [
+        (1, {"Content-Type": ["text/html"], "ETag": ['"v1"'], "Date": ["x"]}),
+        (2, {"ETag": ['"v1"']}),
+        (3, {"Content-Type": ["text/html"]}),
+    ]
+    pages = db.execute(
+        """SELECT check_id, position, requested_url, http_status, raw_sha256
+           FROM all_check_pages ORDER BY check_id"""
+    ).fetchall()
+    assert [p[:4] for p in pages] == [
+        (k, 0, "https://x.test/privacy", status)
+        for k, status in ((1, 200), (2, 200), (3, 404), (4, 200))
+    ]
+    assert pages[3][4] == sha256_hex(b"<html>v1</html>")
+    # The next capture still finds its delta base through the row-less check.
+    record_check(db, make(TEXT_1, body=b"<html>v1, again</html>", minutes=4))
+    base = db.execute(
+        "SELECT base_sha256 FROM captures WHERE raw_sha256 = %s",
+        (sha256_hex(b"<html>v1, again</html>"),),
+    ).fetchone()
+    assert base == (sha256_hex(b"<html>v1</html>"),)
+
+
 def test_failures_make_no_version(db: psycopg.Connection) -> None:
     record_check(db, make(TEXT_1))
     failed = record_check(

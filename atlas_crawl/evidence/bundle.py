@@ -27,7 +27,7 @@ def check_pages(conn: psycopg.Connection, check_id: int) -> list[dict[str, Any]]
     rows = conn.execute(
         """SELECT p.position, coalesce(p.final_url, p.requested_url), p.http_status,
                   p.response_headers, k.checked_at, p.raw_sha256, k.fetcher
-           FROM check_pages p JOIN checks k USING (check_id)
+           FROM all_check_pages p JOIN checks k USING (check_id)
            JOIN captures c ON c.raw_sha256 = p.raw_sha256
            WHERE p.check_id = %s ORDER BY p.position""",
         (check_id,),

@@ -177,11 +177,15 @@ def _store_captures(conn: psycopg.Connection, document_id: int, pages: list[Page
 
         def previous(position: int = position) -> str | None:
             """The same page's previous capture: the base of the delta."""
+            # A check without page rows is of one page: the check row's.
             row = conn.execute(
-                """SELECT p.raw_sha256 FROM check_pages p JOIN checks k USING (check_id)
-                   WHERE k.document_id = %s AND p.position = %s AND p.raw_sha256 IS NOT NULL
-                   ORDER BY p.check_id DESC LIMIT 1""",
-                (document_id, position),
+                """SELECT coalesce(p.raw_sha256, k.raw_sha256) FROM checks k
+                   LEFT JOIN check_pages p ON p.check_id = k.check_id AND p.position = %(p)s
+                   WHERE k.document_id = %(d)s
+                     AND coalesce(p.raw_sha256, CASE WHEN %(p)s = 0 THEN k.raw_sha256 END)
+                         IS NOT NULL
+                   ORDER BY k.check_id DESC LIMIT 1""",
+                {"d": document_id, "p": position},
             ).fetchone()
             return row[0] if row else None
 
@@ -207,13 +211,14 @@ def _previous(conn: psycopg.Connection, document_id: int) -> _Previous:
     # across failed checks, until a text answers it.
     row = conn.execute(
         """SELECT l.evidence_hash, l.outcome, l.failure_reason, l.text_sha256,
-                  c.check_id, c.outcome, c.text_sha256, c.captured_at, p.raw_sha256
+                  c.check_id, c.outcome, c.text_sha256, c.captured_at,
+                  coalesce(p.raw_sha256, c.raw_sha256)
            FROM (SELECT 1) AS one
            LEFT JOIN LATERAL (
                SELECT evidence_hash, outcome, failure_reason, text_sha256 FROM checks
                WHERE document_id = %(d)s ORDER BY check_id DESC LIMIT 1) l ON true
            LEFT JOIN LATERAL (
-               SELECT check_id, outcome, text_sha256, captured_at FROM checks
+               SELECT check_id, outcome, text_sha256, captured_at, raw_sha256 FROM checks
                WHERE document_id = %(d)s AND outcome <> 'failed'
                ORDER BY check_id DESC LIMIT 1) c ON true
            LEFT JOIN check_pages p ON p.check_id = c.check_id AND p.position = 0""",
@@ -231,6 +236,13 @@ def _previous(conn: psycopg.Connection, document_id: int) -> _Previous:
         row[7] if pending else None,
         row[8] if pending else None,
     )
+
+
+VALIDATORS = ("etag", "last-modified")
+
+
+def _validators(headers: dict[str, list[str]]) -> dict[str, list[str]]:
+    return {k: v for k, v in headers.items() if k.lower() in VALIDATORS}
 
 
 def _warc_digest(refs: list[WarcRef]) -> str | None:
@@ -303,6 +315,12 @@ def _insert_check(
     ).fetchone()
     assert row is not None
     check_id = int(row[0])
+    # Routine checks keep only the validators the next conditional request needs; the
+    # others keep every header (also in their WARC records, when they have some).
+    keep_all = outcome != "unchanged" or bool(warc)
+    headers = [p.headers if keep_all else _validators(p.headers) for p in rec.pages]
+    if len(rec.pages) == 1 and not warc and not headers[0]:
+        return check_id  # the check row says all there is of its one page
     refs = iter(warc)
     for position, page in enumerate(rec.pages):
         ref = next(refs, None) if page.body is not None else None
@@ -317,7 +335,7 @@ def _insert_check(
                 page.requested_url,
                 page.final_url,
                 page.http_status,
-                Jsonb(page.headers) if page.headers else None,
+                Jsonb(headers[position]) if headers[position] else None,
                 page.raw_sha256,
                 ref.file if ref else None,
                 ref.offset if ref else None,
@@ -374,7 +392,7 @@ def _new_version(
 def _version_pages(conn: psycopg.Connection, version_id: int) -> list[tuple[bytes, str]]:
     rows = conn.execute(
         """SELECT p.raw_sha256, c.content_type
-           FROM versions v JOIN check_pages p ON p.check_id = v.check_id
+           FROM versions v JOIN all_check_pages p ON p.check_id = v.check_id
            JOIN captures c ON c.raw_sha256 = p.raw_sha256
            WHERE v.version_id = %s ORDER BY p.position""",
         (version_id,),

@@ -15,8 +15,8 @@ import subprocess
 import sys
 import time
 import zipfile
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -245,13 +245,21 @@ def run_backfill(
     workers: int = 2,
     progress: Callable[[BackfillStats], None] | None = None,
     verify: bool = True,
+    lanes: Sequence[psycopg.Connection] = (),
 ) -> BackfillStats:
-    """Import captures in order; each is one check, recorded like a crawl's."""
+    """Import captures in order; each is one check, recorded like a crawl's.
+
+    ``lanes``: more connections, so several documents are recorded at once (each
+    document's captures stay in order, on one connection).
+    """
     stats = BackfillStats()
     started = time.perf_counter()
-    # An interrupted backfill loses at most its last commits and is resumable, so it
-    # need not wait for each commit to reach the disk.
-    conn.execute("SET synchronous_commit TO off")
+    connections = [conn, *lanes]
+    for each in connections:
+        # An interrupted backfill loses at most its last commits and is resumable, so
+        # it need not wait for each commit to reach the disk.
+        each.execute("SET synchronous_commit TO off")
+    recorders = ThreadPoolExecutor(len(connections)) if lanes else None
     done = imported_refs(conn, ref_prefix)
     pending = (c for c in captures if not _count_skip(c, done, stats))
     # forkserver: forked workers would inherit the pipes of `git cat-file` and keep it
@@ -264,15 +272,17 @@ def run_backfill(
         while batch := list(itertools.islice(pending, 64)):
             extracting = (batch, _start_extraction(batch, pool))
             if waiting is not None:
-                _record_batch(conn, *waiting, source, stats, verify)
+                _record_batch(connections, recorders, *waiting, source, stats, verify)
                 if progress:
                     progress(stats)
             waiting = extracting
         if waiting is not None:
-            _record_batch(conn, *waiting, source, stats, verify)
+            _record_batch(connections, recorders, *waiting, source, stats, verify)
     finally:
         if pool is not None:
             pool.shutdown()
+        if recorders is not None:
+            recorders.shutdown()
     stats.seconds = time.perf_counter() - started
     if progress:
         progress(stats)
@@ -302,7 +312,8 @@ def _extract_chunk(jobs: list[tuple[TrackedDocument, bytes, str, datetime]]) -> 
 
 
 def _record_batch(
-    conn: psycopg.Connection,
+    connections: list[psycopg.Connection],
+    recorders: ThreadPoolExecutor | None,
     batch: list[Capture],
     extracting: list[Any],
     source: str,
@@ -313,7 +324,34 @@ def _record_batch(
         results = [r for future in extracting for r in future.result()]
     else:
         results = extracting
-    for capture, (rules, text, reason, detail) in zip(batch, results, strict=True):
+    # Each document's captures on one connection, in order; the busiest documents of
+    # the batch spread first, so the connections get about as much to do.
+    by_document: dict[str, list[tuple[Capture, Any]]] = {}
+    for capture, result in zip(batch, results, strict=True):
+        by_document.setdefault(capture.document.key, []).append((capture, result))
+    shares: list[list[tuple[Capture, Any]]] = [[] for _ in connections]
+    for items in sorted(by_document.values(), key=len, reverse=True):
+        min(shares, key=len).extend(items)
+    if recorders is None:
+        outcomes = [_record_all(connections[0], shares[0], source, verify)]
+    else:
+        futures = [
+            recorders.submit(_record_all, conn, share, source, verify)
+            for conn, share in zip(connections, shares, strict=True)
+            if share
+        ]
+        outcomes = [f.result() for f in futures]
+    for outcome in (o for lane in outcomes for o in lane):
+        stats.imported += 1
+        stats.outcomes[outcome] = stats.outcomes.get(outcome, 0) + 1
+
+
+def _record_all(
+    conn: psycopg.Connection, items: list[tuple[Capture, Any]], source: str, verify: bool
+) -> list[str]:
+    """Record these captures in order on ``conn``; their outcomes."""
+    outcomes = []
+    for capture, (rules, text, reason, detail) in items:
         rules = rules or capture.document.rules_at(capture.captured_at)
         record = CheckRecord(
             platform=capture.document.platform,
@@ -340,9 +378,10 @@ def _record_batch(
             extractor_version=EXTRACTOR_VERSION,
             source_ref=capture.source_ref,
         )
-        result = record_check(conn, record, reextract=reextract_stored, verify=verify)
-        stats.imported += 1
-        stats.outcomes[result.outcome] = stats.outcomes.get(result.outcome, 0) + 1
+        outcomes.append(
+            record_check(conn, record, reextract=reextract_stored, verify=verify).outcome
+        )
+    return outcomes
 
 
 def print_progress(stats: BackfillStats) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Sequence
@@ -313,9 +314,15 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     except DeclarationError as exc:
         raise UsageError(str(exc)) from None
     ignored: dict[str, int] = {}
+    if args.connections < 1:
+        raise UsageError("--connections must be at least 1")
     try:
-        with connect(autocommit=True) as conn:
+        with contextlib.ExitStack() as stack:
+            conn = stack.enter_context(connect(autocommit=True))
             upgrade(conn)
+            lanes = [
+                stack.enter_context(connect(autocommit=True)) for _ in range(args.connections - 1)
+            ]
             if args.source == "ota":
                 repo = Path(args.inputs[0])
                 if len(args.inputs) != 1:
@@ -328,11 +335,18 @@ def cmd_backfill(args: argparse.Namespace) -> int:
                     "ota:",
                     args.workers,
                     print_progress,
+                    lanes=lanes,
                 )
             else:
                 found = warc_captures([Path(f) for f in args.inputs], documents, ignored)
                 stats = run_backfill(
-                    conn, found, "backfill warc", "warc:", args.workers, print_progress
+                    conn,
+                    found,
+                    "backfill warc",
+                    "warc:",
+                    args.workers,
+                    print_progress,
+                    lanes=lanes,
                 )
     except BackfillError as exc:
         raise UsageError(str(exc)) from None
@@ -449,6 +463,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--declarations", metavar="DIR", help="OTA declarations (default: the platform spiders)"
     )
     backfill.add_argument("--workers", type=int, default=2, help="extraction processes")
+    backfill.add_argument(
+        "--connections",
+        type=int,
+        default=2,
+        help="database connections recording at once (one document stays on one)",
+    )
     backfill.set_defaults(func=cmd_backfill)
 
     reext = sub.add_parser("reextract", help="re-derive versions after a declaration change")

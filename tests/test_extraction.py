@@ -164,6 +164,16 @@ def test_bot_walls_are_failures(page: bytes) -> None:
     assert err.value.reason == "blocked"
 
 
+def test_a_wall_is_named_by_its_first_marker_as_written() -> None:
+    page = (
+        b"<html><body><main><script src='/Challenge-Platform/x.js'></script>"
+        b"<div id='DataDome'></div><p>One moment.</p></main></body></html>"
+    )
+    with pytest.raises(ExtractionError) as err:
+        extract_source(page, Source("https://x.test/", select=("main",)))
+    assert err.value.detail == "bot or captcha wall (Challenge-Platform)"
+
+
 def test_pdf_documents_are_read() -> None:
     pdf = make_pdf("Terms of Service apply.")
     text = extract_source(pdf, Source("https://x.test/terms.pdf"), "application/pdf")

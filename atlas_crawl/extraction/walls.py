@@ -9,11 +9,22 @@ from __future__ import annotations
 
 import re
 
-_MARKERS = re.compile(
-    rb"g-recaptcha|h-captcha|hcaptcha\.com|cf-challenge|challenge-platform|cf-turnstile|"
-    rb"_incapsula_|px-captcha|captcha-delivery|datadome|/distil_r_captcha|"
-    rb"awswaf|perimeterx",
-    re.I,
+# Found by plain substring search in the lowered body: a case-insensitive regular
+# expression of alternatives took 30 ms on a 340 KB page, this takes well under one.
+_MARKERS = (
+    b"g-recaptcha",
+    b"h-captcha",
+    b"hcaptcha.com",
+    b"cf-challenge",
+    b"challenge-platform",
+    b"cf-turnstile",
+    b"_incapsula_",
+    b"px-captcha",
+    b"captcha-delivery",
+    b"datadome",
+    b"/distil_r_captcha",
+    b"awswaf",
+    b"perimeterx",
 )
 _PHRASES = re.compile(
     r"verify (?:that )?you are (?:a )?human|are you a robot|not a robot|unusual traffic|"
@@ -31,9 +42,12 @@ def wall_reason(body: bytes, text: str) -> str | None:
     """A short description of the wall this page is, or None."""
     if len(text) >= THIN_TEXT:
         return None
-    marker = _MARKERS.search(body[:500_000])
-    if marker:
-        return f"bot or captcha wall ({marker.group(0).decode('latin-1')})"
+    head = body[:500_000]
+    lowered = head.lower()
+    found = [(at, len(m)) for m in _MARKERS if (at := lowered.find(m)) >= 0]
+    if found:
+        at, length = min(found)
+        return f"bot or captcha wall ({head[at : at + length].decode('latin-1')})"
     phrase = _PHRASES.search(text)
     if phrase:
         return f"bot, captcha or consent wall ({phrase.group(0)!r})"

@@ -65,15 +65,19 @@ SELECT k.check_id,
        k.requested_url,
        k.final_url,
        k.fetcher,
-       k.user_agent,
+       coalesce(k.user_agent, cr.user_agent) AS user_agent,
        k.version_id,
        k.crawl_id,
        k.evidence_hash,
-       k.previous_evidence_hash,
+       coalesce(k.previous_evidence_hash, (
+           SELECT l.evidence_hash FROM checks l
+           WHERE l.document_id = k.document_id AND l.check_id < k.check_id
+           ORDER BY l.check_id DESC LIMIT 1)) AS previous_evidence_hash,
        k.warc_digest,
        k.verifies_check_id
 FROM checks k
 JOIN documents d USING (document_id)
+LEFT JOIN crawls cr USING (crawl_id)
 JOIN platforms p USING (platform_id);
 
 -- Documents whose new texts keep failing to confirm: A/B tests, flapping pages.

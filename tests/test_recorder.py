@@ -142,6 +142,38 @@ def test_routine_checks_keep_validators_and_pages_without_a_row(db: psycopg.Conn
     assert base == (sha256_hex(b"<html>v1</html>"),)
 
 
+def test_a_crawl_keeps_its_user_agent_once(db: psycopg.Connection) -> None:
+    record_check(db, make(TEXT_1))
+    record_check(db, make(TEXT_1, minutes=1))
+    browser = make(TEXT_1, minutes=2)
+    browser.user_agent = "Mozilla/5.0 HeadlessChrome/156"
+    record_check(db, browser)
+    other_crawl = make(TEXT_1, minutes=3)
+    other_crawl.crawl_id = "c2"
+    other_crawl.user_agent = None
+    record_check(db, other_crawl)
+
+    stored = db.execute("SELECT user_agent FROM checks ORDER BY check_id").fetchall()
+    assert stored == [(None,), (None,), ("Mozilla/5.0 HeadlessChrome/156",), (None,)]
+    assert db.execute("SELECT crawl_id, user_agent FROM crawls ORDER BY 1").fetchall() == [
+        ("c1", "test-agent"),
+        ("c2", None),
+    ]
+    shown = db.execute(
+        """SELECT user_agent, evidence_hash, previous_evidence_hash
+           FROM document_checks ORDER BY check_id"""
+    ).fetchall()
+    assert [r[0] for r in shown] == [
+        "test-agent",
+        "test-agent",
+        "Mozilla/5.0 HeadlessChrome/156",
+        None,
+    ]
+    # Each check's predecessor in the ledger, as the view shows it (not stored twice).
+    assert [r[2] for r in shown] == [None, shown[0][1], shown[1][1], shown[2][1]]
+    assert db.execute("SELECT count(previous_evidence_hash) FROM checks").fetchone() == (0,)
+
+
 def test_failures_make_no_version(db: psycopg.Connection) -> None:
     record_check(db, make(TEXT_1))
     failed = record_check(

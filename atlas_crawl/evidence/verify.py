@@ -88,13 +88,21 @@ def _chains(conn: psycopg.Connection) -> Iterator[Mismatch]:
         fields = dict(zip(FIELDS, row[3:], strict=True))
         document_id = fields["document_id"]
         expected_previous = last.get(document_id)
+        last[document_id] = stored
+        if previous is None and expected_previous is not None:
+            # Not stored since migration 008: the hash must hold with the predecessor.
+            if evidence_hash(fields, expected_previous) != stored:
+                yield Mismatch("chain", f"check {check_id}",
+                               "does not follow the document's previous check, or its "
+                               "evidence changed (a check was changed, removed or "
+                               "inserted)")  # fmt: skip
+            continue
         if previous != expected_previous:
             yield Mismatch("chain", f"check {check_id}",
                            "does not follow the document's previous check (one was changed, "
                            "removed or inserted)")  # fmt: skip
         if evidence_hash(fields, previous) != stored:
             yield Mismatch("chain", f"check {check_id}", "its evidence no longer matches its hash")
-        last[document_id] = stored
 
 
 def verify(conn: psycopg.Connection, evidence_folder: Path) -> VerifyReport:

@@ -281,37 +281,51 @@ def _insert_check(
         "warc_digest": _warc_digest(warc),
     }
     chained = evidence_hash(fields, previous.evidence_hash)
+    # The crawl is registered by its first check, with that check's user agent; its
+    # other checks store theirs only when it differs (a rendered page's browser).
     row = conn.execute(
-        """INSERT INTO checks (document_id, checked_at, captured_at, outcome, failure_reason,
-               failure_detail, requested_url, final_url, http_status, response_headers,
-               fetcher, user_agent, raw_sha256, text_sha256, crawl_id, evidence_hash,
-               previous_evidence_hash, warc_digest, verifies_check_id, source_ref, version_id)
-           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,
-                   %s)
+        """WITH crawl AS (
+               INSERT INTO crawls (crawl_id, user_agent)
+               SELECT %(crawl)s::text, %(agent)s::text WHERE %(crawl)s::text IS NOT NULL
+               ON CONFLICT (crawl_id) DO NOTHING
+               RETURNING user_agent),
+           crawl_agent AS (
+               SELECT user_agent FROM crawl
+               UNION ALL
+               SELECT user_agent FROM crawls WHERE crawl_id = %(crawl)s::text
+               LIMIT 1)
+           INSERT INTO checks (document_id, checked_at, captured_at, outcome, failure_reason,
+               failure_detail, requested_url, final_url, http_status, fetcher, user_agent,
+               raw_sha256, text_sha256, crawl_id, evidence_hash, warc_digest,
+               verifies_check_id, source_ref, version_id)
+           VALUES (%(document)s, %(checked)s, %(captured)s, %(outcome)s, %(reason)s,
+               %(detail)s, %(requested)s, %(final)s, %(status)s, %(fetcher)s,
+               CASE WHEN %(agent)s::text = (SELECT user_agent FROM crawl_agent) THEN NULL
+                    ELSE %(agent)s::text END,
+               %(raw)s, %(text)s, %(crawl)s::text, %(evidence)s, %(warc)s, %(verifies)s,
+               %(source)s, %(version)s)
            RETURNING check_id""",
-        (
-            document_id,
-            rec.checked_at,
-            rec.captured_at,
-            outcome,
-            reason,
-            detail,
-            first.requested_url,
-            first.final_url,
-            first.http_status,
-            None,  # the headers are kept once, with the page (check_pages)
-            rec.fetcher,
-            rec.user_agent,
-            rec.raw_sha256,
-            text_sha256,
-            rec.crawl_id,
-            chained,
-            previous.evidence_hash,
-            fields["warc_digest"],
-            verifies,
-            rec.source_ref,
-            version_id,
-        ),
+        {
+            "document": document_id,
+            "checked": rec.checked_at,
+            "captured": rec.captured_at,
+            "outcome": outcome,
+            "reason": reason,
+            "detail": detail,
+            "requested": first.requested_url,
+            "final": first.final_url,
+            "status": first.http_status,
+            "fetcher": rec.fetcher,
+            "agent": rec.user_agent,
+            "raw": rec.raw_sha256,
+            "text": text_sha256,
+            "crawl": rec.crawl_id,
+            "evidence": chained,
+            "warc": fields["warc_digest"],
+            "verifies": verifies,
+            "source": rec.source_ref,
+            "version": version_id,
+        },
     ).fetchone()
     assert row is not None
     check_id = int(row[0])

@@ -30,8 +30,8 @@ GROUP BY outcome ORDER BY outcome;
 SELECT d.platform, d.document_type, d.url,
        (SELECT max(version_number) FROM document_versions v
          WHERE v.document_id = d.document_id) AS versions,
-       (SELECT max(checked_at) FROM document_checks k
-         WHERE k.document_id = d.document_id) AS last_checked_at
+       (SELECT checked_at FROM document_checks k
+         WHERE k.document_id = d.document_id ORDER BY check_id DESC LIMIT 1) AS last_checked_at
 FROM (SELECT DISTINCT document_id, platform, document_type, url FROM document_checks) d
 ORDER BY d.platform, d.document_type;
 

@@ -63,7 +63,8 @@ SELECT k.check_id,
        k.captured_at,
        k.failure_detail,
        k.requested_url,
-       k.final_url,
+       CASE WHEN k.final_url IS NULL AND k.http_status IS NOT NULL THEN k.requested_url
+            ELSE k.final_url END AS final_url,
        k.fetcher,
        coalesce(k.user_agent, cr.user_agent) AS user_agent,
        k.version_id,
@@ -104,7 +105,10 @@ SELECT p.check_id, p.position, p.requested_url, p.final_url, p.http_status,
        p.response_headers, p.raw_sha256, p.warc_file, p.warc_offset, p.warc_payload_digest
 FROM check_pages p
 UNION ALL
-SELECT k.check_id, 0, k.requested_url, k.final_url, k.http_status, NULL::jsonb,
+SELECT k.check_id, 0, k.requested_url,
+       CASE WHEN k.final_url IS NULL AND k.http_status IS NOT NULL THEN k.requested_url
+            ELSE k.final_url END,
+       k.http_status, NULL::jsonb,
        k.raw_sha256, NULL::text, NULL::bigint, NULL::text
 FROM checks k
 WHERE NOT EXISTS (SELECT 1 FROM check_pages p WHERE p.check_id = k.check_id);

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import psycopg
 import pytest
 import zstandard
 
 from atlas_crawl.diffing import apply_patch
+from atlas_crawl.evidence.verify import verify
 from atlas_crawl.storage.recorder import CheckRecord, Page, record_check, sha256_hex
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -172,6 +174,23 @@ def test_a_crawl_keeps_its_user_agent_once(db: psycopg.Connection) -> None:
     # Each check's predecessor in the ledger, as the view shows it (not stored twice).
     assert [r[2] for r in shown] == [None, shown[0][1], shown[1][1], shown[2][1]]
     assert db.execute("SELECT count(previous_evidence_hash) FROM checks").fetchone() == (0,)
+
+
+def test_a_final_url_is_stored_only_after_a_redirect(db: psycopg.Connection) -> None:
+    record_check(db, make(TEXT_1))
+    moved = make(TEXT_1, minutes=1)
+    moved.pages[0].final_url = "https://x.test/legal/privacy"
+    record_check(db, moved)
+    unreachable = make(None, reason="fetch error", minutes=2)
+    unreachable.pages = [Page("https://x.test/privacy")]
+    record_check(db, unreachable)
+
+    stored = db.execute("SELECT final_url FROM checks ORDER BY check_id").fetchall()
+    assert stored == [(None,), ("https://x.test/legal/privacy",), (None,)]
+    shown = db.execute("SELECT final_url FROM document_checks ORDER BY check_id").fetchall()
+    assert shown == [("https://x.test/privacy",), ("https://x.test/legal/privacy",), (None,)]
+    report = verify(db, Path("/nonexistent"))
+    assert report.mismatches == []
 
 
 def test_failures_make_no_version(db: psycopg.Connection) -> None:

@@ -268,12 +268,14 @@ def _insert_check(
     first = rec.pages[0] if rec.pages else Page(rec.url)
     text_sha256 = rec.text_sha256 if outcome != "failed" or reason == "too short" else None
     warc = warc or []
+    # Stored (and hashed) only when the fetch ended elsewhere (migration 008).
+    final_url = None if first.final_url == first.requested_url else first.final_url
     fields = {
         "document_id": document_id,
         "checked_at": rec.checked_at,
         "captured_at": rec.captured_at,
         "requested_url": first.requested_url,
-        "final_url": first.final_url,
+        "final_url": final_url,
         "http_status": first.http_status,
         "fetcher": rec.fetcher,
         "raw_sha256": rec.raw_sha256,
@@ -313,7 +315,7 @@ def _insert_check(
             "reason": reason,
             "detail": detail,
             "requested": first.requested_url,
-            "final": first.final_url,
+            "final": final_url,
             "status": first.http_status,
             "fetcher": rec.fetcher,
             "agent": rec.user_agent,

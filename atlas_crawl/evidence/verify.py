@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,13 +31,33 @@ class VerifyReport:
     counts: dict[str, int]
 
 
+def _chain_order(rows: list[tuple[str, str | None, int]]) -> list[tuple[str, int]]:
+    """Captures so that each delta comes right after its base's subtree position (depth
+    first from each full copy): its base is then always in a small cache. Captures whose
+    base is missing come last (reading them reports the broken chain)."""
+    children: dict[str | None, list[tuple[str, int]]] = defaultdict(list)
+    for digest, base, size in rows:
+        children[base].append((digest, size))
+    order: list[tuple[str, int]] = []
+    seen: set[str] = set()
+    stack = list(reversed(children[None]))
+    while stack:
+        digest, size = stack.pop()
+        if digest in seen:
+            continue
+        seen.add(digest)
+        order.append((digest, size))
+        stack.extend(reversed(children.get(digest, [])))
+    order += [(digest, size) for digest, _, size in rows if digest not in seen]
+    return order
+
+
 def _captures(conn: psycopg.Connection) -> Iterator[Mismatch]:
-    # Oldest first, so each delta's base is usually in the cache already.
     rows = conn.execute(
-        "SELECT raw_sha256, size FROM captures ORDER BY depth, first_stored_at"
+        "SELECT raw_sha256, base_sha256, size FROM captures ORDER BY first_stored_at"
     ).fetchall()
-    cache = CaptureCache(256)
-    for digest, size in rows:
+    cache = CaptureCache(64)
+    for digest, size in _chain_order(rows):
         try:
             raw = load_capture(conn, digest, cache)
         except Exception as exc:  # a damaged body or a broken chain is a finding

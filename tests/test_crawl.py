@@ -268,21 +268,28 @@ def test_a_platform_spider_crawls_real_markup(site: Site, tmp_path: Path, db_url
         assert text is not None and "GitHub Privacy Statement" in text[0]
 
 
-def test_new_declaration_rules_on_an_unchanged_page_make_a_technical_change(
-    crawl: CrawlRunner, site: Site, tmp_path: Path, db_url: str
-) -> None:
-    page = """<html><body><main><div class=ad>Sponsored</div><article><h1>Terms</h1>
-    <p>You agree to be nice.</p></article></main></body></html>"""
-    url = site.serve("/t", page)
+AD_PAGE = """<html><body><main><div class=ad>Sponsored</div><article><h1>Terms</h1>
+<p>You agree to be nice.</p></article></main></body></html>"""
+
+
+def _first_crawl_with_the_ad(crawl: CrawlRunner, site: Site, tmp_path: Path) -> Path:
+    """AD_PAGE recorded with rules that keep its ad; then the rules leave the ad out."""
+    url = site.serve("/t", AD_PAGE)
     decl = write_declarations(
         tmp_path / "d", "Example", {"Terms of Service": {"fetch": url, "select": "main"}}
     )
     crawl("declarations", path=decl)
-    # The declaration is fixed to leave the ad out: the page did not change.
     write_declarations(decl, "Example", {"Terms of Service": {"fetch": url, "select": "article"}})
-    crawl("declarations", path=decl)
+    return decl
+
+
+def test_new_declaration_rules_on_an_unchanged_page_make_a_technical_change(
+    crawl: CrawlRunner, site: Site, tmp_path: Path, db_url: str
+) -> None:
+    decl = _first_crawl_with_the_ad(crawl, site, tmp_path)
+    crawl("declarations", path=decl)  # the page did not change
     # Then the page really changes.
-    site.serve("/t", page.replace("be nice", "be very nice"))
+    site.serve("/t", AD_PAGE.replace("be nice", "be very nice"))
     crawl("declarations", path=decl)
     with psycopg.connect(db_url) as conn:
         kinds = conn.execute(
@@ -294,17 +301,10 @@ def test_new_declaration_rules_on_an_unchanged_page_make_a_technical_change(
 def test_new_rules_and_new_wording_readable_both_ways_make_a_content_change(
     crawl: CrawlRunner, site: Site, tmp_path: Path, db_url: str
 ) -> None:
-    page = """<html><body><main><div class=ad>Sponsored</div><article><h1>Terms</h1>
-    <p>You agree to be nice.</p></article></main></body></html>"""
-    url = site.serve("/t", page)
-    decl = write_declarations(
-        tmp_path / "d", "Example", {"Terms of Service": {"fetch": url, "select": "main"}}
-    )
-    crawl("declarations", path=decl)
+    decl = _first_crawl_with_the_ad(crawl, site, tmp_path)
     # New rules, and the wording changed too: the old page read with the new rules
     # still says "be nice", so this is a change of the policy.
-    write_declarations(decl, "Example", {"Terms of Service": {"fetch": url, "select": "article"}})
-    site.serve("/t", page.replace("be nice", "be very nice"))
+    site.serve("/t", AD_PAGE.replace("be nice", "be very nice"))
     crawl("declarations", path=decl)
     with psycopg.connect(db_url) as conn:
         kinds = conn.execute("SELECT kind, kind_reason FROM document_changes").fetchall()

@@ -168,9 +168,9 @@ def store_capture(
         ).compress(body)
         compression, base, depth = "zstd-delta", previous, row[0] + 1
     elif previous is not None and checkpoint:
-        base = _chain_root(conn, previous)
-        packed = _hub_compressor(base, lambda: load_capture(conn, base, cache)).compress(body)
-        compression, depth = "zstd-delta", 1
+        hub = _chain_root(conn, previous)
+        packed = _hub_compressor(hub, lambda: load_capture(conn, hub, cache)).compress(body)
+        compression, base, depth = "zstd-delta", hub, 1
     # A delta under 5% of the body beats any plain compression of HTML: skip trying one.
     if compression == "zstd" or len(packed) > len(body) // 20:
         full = _full_compressor().compress(body)

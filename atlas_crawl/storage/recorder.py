@@ -488,7 +488,7 @@ def _record_change(
         "UPDATE checks SET version_id = %s WHERE check_id = %s", (version_id, detecting_check)
     )
     diff = make_diff(old_text, rec.text)
-    kind, reason = kind or _change_kind(conn, old_id, old_declaration, rec, reextract)
+    made, reason = kind or _change_kind(conn, old_id, old_declaration, rec, reextract)
     new_date = stated_date(rec.text)
     date_only = new_date != old_date and _without_dates(old_text) == _without_dates(rec.text)
     silent = None if new_date is None or old_date is None else new_date == old_date
@@ -507,7 +507,7 @@ def _record_change(
             diff.chars_added,
             diff.chars_removed,
             diff.patch,
-            kind,
+            made,
             reason,
             verified_by is not None,
             rec.captured_at if verified_by is not None else None,
@@ -517,7 +517,7 @@ def _record_change(
         ),
     ).fetchone()
     assert row is not None
-    return version_id, int(row[0]), kind
+    return version_id, int(row[0]), made
 
 
 def _seen_again(conn: psycopg.Connection, version_id: int, captured_at: datetime) -> None:

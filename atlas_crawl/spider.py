@@ -84,15 +84,16 @@ def _request_headers(request: scrapy.Request | None) -> dict[str, list[str]] | N
     }
 
 
-def _keep_document_body(holder: dict[str, Any], response: Any) -> None:
-    """Playwright response handler: keep the main document's bytes as served."""
+def _keep_document_response(holder: dict[str, Any], response: Any) -> None:
+    """Playwright response handler: keep the main document's response, whose bytes as
+    served are read only for a check that may make a version (they go to its WARC)."""
     request = response.request
     if (
-        "body" not in holder
+        "response" not in holder
         and request.is_navigation_request()
         and request.frame.parent_frame is None
     ):
-        holder["body"] = asyncio.ensure_future(response.body())
+        holder["response"] = response
 
 
 def _memento_time(response: Response) -> datetime | None:
@@ -247,7 +248,7 @@ class TrackingSpider(scrapy.Spider):
                     "wait_until": self.settings.get("ATLAS_RENDER_WAIT_UNTIL", "load")
                 },
                 playwright_page_event_handlers={
-                    "response": functools.partial(_keep_document_body, served)
+                    "response": functools.partial(_keep_document_response, served)
                 },
                 atlas_served=served,
             )
@@ -285,19 +286,19 @@ class TrackingSpider(scrapy.Spider):
             check.fetcher = f"browser chromium {browser.version if browser else ''}".strip()
             check.user_agent = await page_obj.evaluate("navigator.userAgent")
             page.rendered = True
-            task = response.meta.get("atlas_served", {}).get("body")
-            if task is not None:
-                try:
-                    page.network_body = await asyncio.wait_for(task, 10)
-                except Exception:  # the served bytes are extra evidence, never required
-                    page.network_body = None
             # A check that sees the last settled capture again can neither make, propose
-            # nor confirm a version: no screenshot (it costs more than the rendering).
-            if self.settings.getbool("ATLAS_SCREENSHOTS", True) and (
-                self.settled_text_sha256(check, rules_in_force(check.document, check.captured_at))
-                is None
-            ):
-                page.screenshot = await page_obj.screenshot(full_page=True, type="png")
+            # nor confirm a version: no WARC record, so neither the bytes as served nor a
+            # screenshot (each costs more than the rendering).
+            rules = rules_in_force(check.document, check.captured_at)
+            if self.settled_text_sha256(check, rules) is None:
+                served = response.meta.get("atlas_served", {}).get("response")
+                if served is not None:
+                    try:
+                        page.network_body = await asyncio.wait_for(served.body(), 10)
+                    except Exception:  # the served bytes are extra evidence, never required
+                        page.network_body = None
+                if self.settings.getbool("ATLAS_SCREENSHOTS", True):
+                    page.screenshot = await page_obj.screenshot(full_page=True, type="png")
             await page_obj.close()
         asked = response.request.headers if response.request is not None else {}
         if response.status == 304 and (b"If-None-Match" in asked or b"If-Modified-Since" in asked):

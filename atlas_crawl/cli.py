@@ -61,6 +61,18 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     unknown = sorted(set(names) - set(available))
     if unknown:
         raise UsageError(f"unknown platform(s) {', '.join(unknown)}; known: {', '.join(available)}")
+    if args.services and not args.declarations:
+        raise UsageError("--services needs --declarations")
+    if args.declarations:
+        from atlas_crawl.declarations import DeclarationError, load_ota_folder
+
+        # Checked here too, so a bad folder or service name is one plain line, not a
+        # traceback from inside Scrapy's start-up.
+        wanted = [s for s in args.services.split(",") if s.strip()] if args.services else None
+        try:
+            load_ota_folder(Path(args.declarations), wanted)
+        except DeclarationError as exc:
+            raise UsageError(str(exc)) from None
     # Check the database before anything is fetched, with a plain message if it fails.
     with connect(autocommit=True) as conn:
         upgrade(conn)

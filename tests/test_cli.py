@@ -87,6 +87,12 @@ def test_crawl_command_runs_declarations_and_names_unknown_platforms(
 
     unknown = cli("crawl", "nosuchplatform", db_url=db_url)
     assert unknown.returncode == 2 and "unknown platform(s) nosuchplatform" in unknown.stderr
+    before = len(site.hits)
+    service = cli("crawl", "--declarations", str(decl), "--services", "Nope", db_url=db_url)
+    assert service.returncode == 2, service.stderr
+    assert f"{decl}: no declaration for services ['Nope']" in service.stderr
+    assert "Traceback" not in service.stderr
+    assert len(site.hits) == before  # nothing fetched
 
 
 def test_demo_runs_offline_on_the_embedded_database(tmp_path: Path) -> None:

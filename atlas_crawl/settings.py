@@ -69,6 +69,10 @@ PLAYWRIGHT_LAUNCH_OPTIONS = {
     **({"executable_path": path} if (path := chromium_path()) else {}),
 }
 PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = 60_000
+# Pages rendered at once. Chromium is CPU-bound laying out long policy pages: on two
+# cores 4 gave 5.0-5.4 rechecks per second, 8 gave 5.0, no limit (16) 4.7, 2 gave 4.6
+# (bench/recheck.py --browser 200). About two per core.
+PLAYWRIGHT_MAX_PAGES_PER_CONTEXT = int(os.environ.get("ATLAS_RENDER_PAGES", "4"))
 # Images, fonts and media never decide a policy's text: do not download them.
 PLAYWRIGHT_ABORT_REQUEST = "atlas_crawl.rendering.abort_media"
 ATLAS_RENDER_WAIT_UNTIL = os.environ.get("ATLAS_RENDER_WAIT_UNTIL", "load")

@@ -27,7 +27,6 @@ _LEVEL = 9
 _DELTA_LEVEL = 6
 # A checkpoint over this share of a full copy means the document drifted from its hub.
 _NEW_HUB_SHARE = 4
-_HUB_COMPRESSORS = 8
 # A zstd compressor is not thread-safe: one per thread.
 _compressors = threading.local()
 
@@ -68,22 +67,6 @@ _cache = CaptureCache()
 
 def _dictionary(base: bytes) -> zstandard.ZstdCompressionDict:
     return zstandard.ZstdCompressionDict(base, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
-
-
-def _hub_compressor(hub: str, body: Callable[[], bytes]) -> zstandard.ZstdCompressor:
-    """A compressor with the hub's body as dictionary, kept for the document's next
-    checkpoint."""
-    kept: OrderedDict[str, zstandard.ZstdCompressor] | None = getattr(_compressors, "hubs", None)
-    if kept is None:
-        kept = _compressors.hubs = OrderedDict()
-    compressor = kept.get(hub)
-    if compressor is None:
-        compressor = zstandard.ZstdCompressor(level=_DELTA_LEVEL, dict_data=_dictionary(body()))
-        kept[hub] = compressor
-        while len(kept) > _HUB_COMPRESSORS:
-            kept.popitem(last=False)
-    kept.move_to_end(hub)
-    return compressor
 
 
 def unpack(body: bytes, compression: str, base: bytes | None = None) -> bytes:
@@ -161,16 +144,13 @@ def store_capture(
             "SELECT depth FROM captures WHERE raw_sha256 = %s", (previous,)
         ).fetchone()
     checkpoint = row is not None and row[0] + 1 >= MAX_DEPTH
-    if previous is not None and row is not None and not checkpoint:
-        base_body = load_capture(conn, previous, cache)
+    if previous is not None and row is not None:
+        # A full chain is not extended: the next one starts against its full copy.
+        base = _chain_root(conn, previous) if checkpoint else previous
         packed = zstandard.ZstdCompressor(
-            level=_DELTA_LEVEL, dict_data=_dictionary(base_body)
+            level=_DELTA_LEVEL, dict_data=_dictionary(load_capture(conn, base, cache))
         ).compress(body)
-        compression, base, depth = "zstd-delta", previous, row[0] + 1
-    elif previous is not None and checkpoint:
-        hub = _chain_root(conn, previous)
-        packed = _hub_compressor(hub, lambda: load_capture(conn, hub, cache)).compress(body)
-        compression, base, depth = "zstd-delta", hub, 1
+        compression, depth = "zstd-delta", 1 if checkpoint else row[0] + 1
     # A delta under 5% of the body beats any plain compression of HTML: skip trying one.
     if compression == "zstd" or len(packed) > len(body) // 20:
         full = _full_compressor().compress(body)

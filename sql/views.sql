@@ -105,10 +105,7 @@ SELECT p.check_id, p.position, p.requested_url, p.final_url, p.http_status,
        p.response_headers, p.raw_sha256, p.warc_file, p.warc_offset, p.warc_payload_digest
 FROM check_pages p
 UNION ALL
-SELECT k.check_id, 0, k.requested_url,
-       CASE WHEN k.final_url IS NULL AND k.http_status IS NOT NULL THEN k.requested_url
-            ELSE k.final_url END,
-       k.http_status, NULL::jsonb,
+SELECT k.check_id, 0, k.requested_url, k.final_url, k.http_status, NULL::jsonb,
        k.raw_sha256, NULL::text, NULL::bigint, NULL::text
-FROM checks k
+FROM document_checks k  -- which knows how a check row's final URL is stored
 WHERE NOT EXISTS (SELECT 1 FROM check_pages p WHERE p.check_id = k.check_id);

@@ -63,14 +63,14 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         raise UsageError(f"unknown platform(s) {', '.join(unknown)}; known: {', '.join(available)}")
     if args.services and not args.declarations:
         raise UsageError("--services needs --declarations")
+    declared = None
     if args.declarations:
-        from atlas_crawl.declarations import DeclarationError, load_ota_folder
+        from atlas_crawl.declarations import DeclarationError, load_ota_folder, service_names
 
-        # Checked here too, so a bad folder or service name is one plain line, not a
-        # traceback from inside Scrapy's start-up.
-        wanted = [s for s in args.services.split(",") if s.strip()] if args.services else None
+        # Loaded here, so a bad folder or service name is one plain line, not a
+        # traceback from inside Scrapy's start-up; the spider takes them as they are.
         try:
-            load_ota_folder(Path(args.declarations), wanted)
+            declared = load_ota_folder(Path(args.declarations), service_names(args.services))
         except DeclarationError as exc:
             raise UsageError(str(exc)) from None
     # Check the database before anything is fetched, with a plain message if it fails.
@@ -91,11 +91,8 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     process = CrawlerProcess(settings)
     for name in names:
         process.crawl(name, **common)
-    if args.declarations:
-        kwargs = {"path": args.declarations, **common}
-        if args.services:
-            kwargs["services"] = args.services
-        process.crawl("declarations", **kwargs)
+    if declared is not None:
+        process.crawl("declarations", path=args.declarations, documents=declared, **common)
     process.start()
     failed = [c for c in process.crawlers if c.stats and c.stats.get_value("atlas/checks/failed")]
     if getattr(process, "bootstrap_failed", False):

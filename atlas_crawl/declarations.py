@@ -297,6 +297,11 @@ def load_ota_file(path: Path) -> list[TrackedDocument]:
     return documents
 
 
+def service_names(text: str | None) -> list[str] | None:
+    """The services of an ``A,B`` argument (None: every service)."""
+    return [s for s in text.split(",") if s.strip()] if text else None
+
+
 def load_ota_folder(path: Path, services: Iterable[str] | None = None) -> list[TrackedDocument]:
     """Every document declared in a folder of Open Terms Archive declarations."""
     if not path.is_dir():

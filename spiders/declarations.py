@@ -6,20 +6,30 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from atlas_crawl.declarations import TrackedDocument, load_ota_folder
+from atlas_crawl.declarations import TrackedDocument, load_ota_folder, service_names
 from atlas_crawl.spider import TrackingSpider
 
 
 class DeclarationsSpider(TrackingSpider):
     name = "declarations"
 
-    def __init__(self, path: str | None = None, services: str | None = None, **kwargs: Any):
+    def __init__(
+        self,
+        path: str | None = None,
+        services: str | None = None,
+        documents: list[TrackedDocument] | None = None,
+        **kwargs: Any,
+    ):
+        """``documents``: the folder's documents, already loaded (by ``atlas-crawl
+        crawl``, which checks them before Scrapy starts)."""
         super().__init__(**kwargs)
+        if documents is not None:
+            self._documents = documents
+            return
         if not path:
             raise ValueError("the declarations spider needs -a path=DIR (a declarations folder)")
-        wanted = [s for s in services.split(",") if s.strip()] if services else None
         # Loaded (and checked) here, so a bad declaration stops the run before any fetch.
-        self._documents = load_ota_folder(Path(path), wanted)
+        self._documents = load_ota_folder(Path(path), service_names(services))
 
     def tracked_documents(self) -> list[TrackedDocument]:
         return self._documents

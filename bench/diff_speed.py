@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from atlas_crawl.diffing import apply_patch, make_diff
+from atlas_crawl.diff.patch import apply_patch, make_diff
 
 
 def policy(kilobytes: int, seed: int = 7) -> list[str]:

@@ -26,7 +26,7 @@ from atlas_crawl.extraction import ExtractionError, extract_document  # noqa: E4
 def _work(args: tuple[str, str, str, str, bytes]) -> tuple[bool, str]:
     corpus, service, terms_type, captured_at, body = args
     docs = _documents(corpus)
-    rules = docs[(service, terms_type)].rules_at(datetime.fromisoformat(captured_at))
+    rules = docs[(service, terms_type)].rules_in_force(datetime.fromisoformat(captured_at))
     try:
         text = extract_document([(body, "")] * len(rules.sources), rules)
     except ExtractionError:

@@ -34,7 +34,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from atlas_crawl.localsite import LocalSite, Route  # noqa: E402
+from atlas_crawl.demo.localsite import LocalSite, Route  # noqa: E402
 from bench.replay import _fresh_database  # noqa: E402
 
 _WORDS = [

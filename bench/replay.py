@@ -31,7 +31,7 @@ from urllib.parse import quote, unquote
 
 import psycopg
 
-from atlas_crawl.localsite import LocalSite
+from atlas_crawl.demo.localsite import LocalSite
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -166,13 +166,14 @@ def _fresh_database() -> str:
             conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
         return url
     sys.path.insert(0, str(ROOT))
-    from atlas_crawl.storage.database import embedded_url
+    from atlas_crawl.config import project_settings
+    from atlas_crawl.storage.database import data_dir, embedded_url
 
     try:
         admin = "postgresql://postgres@127.0.0.1:5432/postgres"
         psycopg.connect(admin, connect_timeout=3).close()
     except psycopg.OperationalError:
-        admin = embedded_url("postgres")
+        admin = embedded_url(data_dir(project_settings()), "postgres")
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute("DROP DATABASE IF EXISTS atlas_replay WITH (FORCE)")
         conn.execute("CREATE DATABASE atlas_replay")

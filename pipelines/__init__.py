@@ -1,1 +1,2 @@
-"""Item pipelines, in order: extract (cut out and normalize), store (hash, compare, record)."""
+"""Item pipelines, in order (``ITEM_PIPELINES``): extract, WARC evidence, store, archive.
+Installed as ``atlas_crawl.pipelines``."""

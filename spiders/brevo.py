@@ -1,5 +1,5 @@
+from atlas_crawl.crawl.spider import PolicySpider
 from atlas_crawl.declarations import Document
-from atlas_crawl.spider import PolicySpider
 
 
 class BrevoSpider(PolicySpider):

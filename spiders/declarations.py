@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from atlas_crawl.crawl.spider import TrackingSpider
 from atlas_crawl.declarations import TrackedDocument, load_ota_folder, service_names
-from atlas_crawl.spider import TrackingSpider
 
 
 class DeclarationsSpider(TrackingSpider):

@@ -1,6 +1,6 @@
 # The module name cannot start with a digit; the spider keeps the platform's own name.
+from atlas_crawl.crawl.spider import PolicySpider
 from atlas_crawl.declarations import Document
-from atlas_crawl.spider import PolicySpider
 
 
 class TwentyThreeAndMeSpider(PolicySpider):

@@ -10,12 +10,13 @@ when it arrives.
 from __future__ import annotations
 
 import json
-import os
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
+
+from scrapy.settings import BaseSettings
 
 DEFAULT_BASE_URL = "https://web.archive.org"
 
@@ -34,12 +35,12 @@ class WaybackSettings:
     timeout: float = 30.0
 
     @classmethod
-    def from_env(cls) -> WaybackSettings | None:
-        """None unless ATLAS_WAYBACK_ENABLED is set and both keys are there."""
-        if os.environ.get("ATLAS_WAYBACK_ENABLED", "0") in ("0", "", "false", "no"):
+    def from_settings(cls, settings: BaseSettings) -> WaybackSettings | None:
+        """None unless ATLAS_WAYBACK_ENABLED is set; both keys are then required."""
+        if not settings.getbool("ATLAS_WAYBACK_ENABLED", False):
             return None
-        key = os.environ.get("ATLAS_WAYBACK_ACCESS_KEY")
-        secret = os.environ.get("ATLAS_WAYBACK_SECRET_KEY")
+        key = settings.get("ATLAS_WAYBACK_ACCESS_KEY")
+        secret = settings.get("ATLAS_WAYBACK_SECRET_KEY")
         if not key or not secret:
             raise ArchiveError(
                 "ATLAS_WAYBACK_ENABLED is set but ATLAS_WAYBACK_ACCESS_KEY or "
@@ -48,9 +49,9 @@ class WaybackSettings:
         return cls(
             key,
             secret,
-            os.environ.get("ATLAS_WAYBACK_BASE_URL", DEFAULT_BASE_URL).rstrip("/"),
-            int(os.environ.get("ATLAS_WAYBACK_MAX_POLLS", "10")),
-            float(os.environ.get("ATLAS_WAYBACK_POLL_INTERVAL", "5")),
+            (settings.get("ATLAS_WAYBACK_BASE_URL") or DEFAULT_BASE_URL).rstrip("/"),
+            settings.getint("ATLAS_WAYBACK_MAX_POLLS", 10),
+            settings.getfloat("ATLAS_WAYBACK_POLL_INTERVAL", 5.0),
         )
 
 

@@ -99,16 +99,10 @@ def extract_document(pages: Sequence[tuple[bytes, str]], rules: Rules) -> str:
     return texts[0] if len(texts) == 1 else normalize_text("\n\n".join(texts))
 
 
-def applicable_rules(document: TrackedDocument, captured_at: datetime, pages: int) -> list[Rules]:
-    """The rules in force at ``captured_at`` then the later ones, for that many pages."""
-    return [r for r in document.rules_from(captured_at) if len(r.sources) == pages]
-
-
-def rules_in_force(document: TrackedDocument, captured_at: datetime) -> Rules:
-    """The rules a capture of all the document's pages taken at ``captured_at`` is read
-    with first (the current rules when none of its time fits)."""
-    in_force = applicable_rules(document, captured_at, len(document.rules.sources))
-    return in_force[0] if in_force else document.rules
+def readable_rules(document: TrackedDocument, captured_at: datetime, pages: int) -> list[Rules]:
+    """The rules a capture of ``pages`` pages taken at ``captured_at`` may be read with:
+    those in force then, followed by the later ones."""
+    return [r for r in document.rules_since(captured_at) if len(r.sources) == pages]
 
 
 def extract_at(
@@ -121,7 +115,7 @@ def extract_at(
     which can be after the page changed). Only rules for as many pages as were fetched
     apply. Raises the first rules' ``ExtractionError`` when none works.
     """
-    candidates = applicable_rules(document, captured_at, len(pages))
+    candidates = readable_rules(document, captured_at, len(pages))
     if not candidates:
         raise ExtractionError("no rules", f"no declaration rules for {len(pages)} page(s)")
     first_error: ExtractionError | None = None

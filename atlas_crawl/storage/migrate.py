@@ -1,29 +1,53 @@
 """Apply the plain-SQL migrations in ``sql/migrations`` and recreate the public views.
 
 Idempotent and safe to run from several crawlers at once: everything happens in one
-transaction under an advisory lock, and applied migrations are recorded by name.
+transaction under an advisory lock, and applied migrations are recorded by name. A
+process brings each database up to date once (``ensure_schema``). The SQL files are
+package data (``atlas_crawl.sql``, the repository's ``sql/`` folder).
 """
 
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
+import threading
+from importlib import resources
+from importlib.resources.abc import Traversable
 
 import psycopg
 
-SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
 _LOCK_KEY = 0x61746C6173  # "atlas"
+# Databases brought up to date by this process (by server and database name).
+_UP_TO_DATE: set[tuple[str, str, str]] = set()
+_UP_TO_DATE_LOCK = threading.Lock()
+
+
+def sql_dir() -> Traversable:
+    """The SQL files shipped with the package."""
+    return resources.files("atlas_crawl.sql")
 
 
 class MigrationError(RuntimeError):
     pass
 
 
-def migration_files() -> list[Path]:
-    files = sorted((SQL_DIR / "migrations").glob("*.sql"))
+def migration_files() -> list[Traversable]:
+    folder = sql_dir() / "migrations"
+    files = sorted((f for f in folder.iterdir() if f.name.endswith(".sql")), key=lambda f: f.name)
     if not files:
-        raise MigrationError(f"no migrations found in {SQL_DIR / 'migrations'}")
+        raise MigrationError(f"no migrations found in {folder}")
     return files
+
+
+def ensure_schema(conn: psycopg.Connection) -> list[str]:
+    """``upgrade`` once per process and database: later calls cost nothing."""
+    info = conn.info
+    key = (info.host, str(info.port), info.dbname)
+    with _UP_TO_DATE_LOCK:
+        if key in _UP_TO_DATE:
+            return []
+        applied = upgrade(conn)
+        _UP_TO_DATE.add(key)
+        return applied
 
 
 def upgrade(conn: psycopg.Connection) -> list[str]:
@@ -55,5 +79,5 @@ def upgrade(conn: psycopg.Connection) -> list[str]:
                 "INSERT INTO schema_migrations (name, sha256) VALUES (%s, %s)", (path.name, digest)
             )
             applied_now.append(path.name)
-        conn.execute((SQL_DIR / "views.sql").read_text(encoding="utf-8").encode())
+        conn.execute((sql_dir() / "views.sql").read_text(encoding="utf-8").encode())
     return applied_now

@@ -1,0 +1,119 @@
+"""Stored captures as WARC on demand, and a change's evidence bundle (one zip file).
+
+The bundle is checkable without the database: both raw captures, both texts, the
+diff, WARC records of both captures, and a manifest with every SHA-256, as JSON for
+tools and as text for people.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import zipfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import psycopg
+
+from atlas_crawl.audit.citation import NotFound, citation, citation_text
+from atlas_crawl.diff.render import render_diff
+from atlas_crawl.evidence.warc import WarcPage, write_page, write_warcinfo
+from atlas_crawl.storage.captures import load_capture
+
+
+def check_pages(conn: psycopg.Connection, check_id: int) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        """SELECT p.position, coalesce(p.final_url, p.requested_url), p.http_status,
+                  p.response_headers, k.checked_at, p.raw_sha256, k.fetcher
+           FROM all_check_pages p JOIN checks k USING (check_id)
+           JOIN captures c ON c.raw_sha256 = p.raw_sha256
+           WHERE p.check_id = %s ORDER BY p.position""",
+        (check_id,),
+    ).fetchall()
+    return [
+        {
+            "position": r[0],
+            "url": r[1],
+            "status": r[2] or 0,
+            "headers": r[3] or {},
+            "body": load_capture(conn, r[5]),
+            "checked_at": r[4],
+            "raw_sha256": r[5],
+            "rendered": r[6].startswith("browser"),
+        }
+        for r in rows
+    ]
+
+
+def write_checks_warc(conn: psycopg.Connection, check_ids: list[int], fh: BinaryIO) -> int:
+    """Every stored page of these checks as WARC records; returns how many pages."""
+    write_warcinfo(fh, getattr(fh, "name", "atlas-export.warc.gz"))
+    count = 0
+    for check_id in check_ids:
+        pages = check_pages(conn, check_id)
+        if not pages:
+            raise NotFound(f"check {check_id} has no stored capture")
+        for page in pages:
+            write_page(
+                fh,
+                WarcPage(
+                    page["url"],
+                    page["status"],
+                    page["headers"],
+                    page["body"],
+                    page["checked_at"],
+                    rendered=page["rendered"],
+                ),
+            )
+            count += 1
+    return count
+
+
+def export_change(conn: psycopg.Connection, change_id: int, out: Path) -> dict[str, Any]:
+    row = conn.execute(
+        """SELECT c.change_id, c.record_id, ov.check_id, nv.check_id, ov.text, nv.text, c.diff,
+                  ov.version_number, nv.version_number, c.verified_check_id
+           FROM changes c JOIN versions ov ON ov.version_id = c.from_version_id
+           JOIN versions nv ON nv.version_id = c.to_version_id WHERE c.change_id = %s""",
+        (change_id,),
+    ).fetchone()
+    if row is None:
+        raise NotFound(f"no change with id {change_id}")
+    _, record_id, old_check, new_check, old_text, new_text, patch, old_n, new_n, verifier = row
+    files: dict[str, bytes] = {}
+    for side, check_id in (("before", old_check), ("after", new_check)):
+        for page in check_pages(conn, check_id):
+            files[f"{side}/capture-{page['position']}.html"] = page["body"]
+    files["before/text.md"] = old_text.encode("utf-8")
+    files["after/text.md"] = new_text.encode("utf-8")
+    files["diff/patch.txt"] = patch.encode("utf-8")
+    files["diff/readable.txt"] = render_diff(old_text, new_text).encode("utf-8")
+    warc = io.BytesIO()
+    checks = [old_check, new_check] + ([verifier] if verifier else [])
+    write_checks_warc(conn, checks, warc)
+    files["evidence.warc.gz"] = warc.getvalue()
+    cite = citation(conn, f"AC-C-{change_id}")
+    manifest = {
+        "change": record_id,
+        "from_version": old_n,
+        "to_version": new_n,
+        "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "citation": cite,
+        "files": {
+            name: {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+            for name, data in sorted(files.items())
+        },
+        "how_to_check": "sha256sum each file and compare with 'files'; the texts' SHA-256 "
+        "are the citation's text hashes; the captures' SHA-256 are the capture hashes "
+        "recorded by the crawler; evidence.warc.gz opens in any WARC tool.",
+    }
+    lines = [citation_text(cite), "", "Files (SHA-256):"]
+    lines += [f"  {v['sha256']}  {name}" for name, v in manifest["files"].items()]
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as bundle:
+        for name, data in files.items():
+            bundle.writestr(name, data)
+        bundle.writestr("manifest.json", json.dumps(manifest, indent=2))
+        bundle.writestr("MANIFEST.txt", "\n".join(lines) + "\n")
+    return manifest

@@ -1,0 +1,7 @@
+"""``python -m atlas_crawl.cli``."""
+
+import sys
+
+from atlas_crawl.cli.main import main
+
+sys.exit(main())

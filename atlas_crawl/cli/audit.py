@@ -1,0 +1,97 @@
+"""Commands on the evidence: ``verify``, ``warc``, ``cite``, ``export``, ``archive``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from atlas_crawl.cli.common import UsageError, connect, database_of, settings_of
+from atlas_crawl.storage.database import evidence_dir
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from atlas_crawl.audit.verify import verify
+
+    folder = Path(args.evidence_dir) if args.evidence_dir else evidence_dir(settings_of(args))
+    started = time.perf_counter()
+    with connect(args) as conn:
+        report = verify(conn, folder)
+    seconds = time.perf_counter() - started
+    checked = ", ".join(f"{n} {k}" for k, n in report.counts.items())
+    for mismatch in report.mismatches:
+        print(f"MISMATCH {mismatch}")
+    verdict = f"{len(report.mismatches)} mismatches" if report.mismatches else "all hashes match"
+    print(f"verified {checked} in {seconds:.2f}s: {verdict}")
+    return 1 if report.mismatches else 0
+
+
+def cmd_warc(args: argparse.Namespace) -> int:
+    from atlas_crawl.audit.bundle import NotFound, write_checks_warc
+
+    out = Path(args.out or f"atlas-checks-{'-'.join(map(str, args.check_ids))}.warc.gz")
+    try:
+        with connect(args) as conn, out.open("wb") as fh:
+            pages = write_checks_warc(conn, args.check_ids, fh)
+    except NotFound as exc:
+        out.unlink(missing_ok=True)
+        raise UsageError(str(exc)) from None
+    print(f"wrote {pages} captured page(s) to {out}")
+    return 0
+
+
+def cmd_cite(args: argparse.Namespace) -> int:
+    from atlas_crawl.audit.citation import NotFound, citation, citation_text
+
+    try:
+        with connect(args) as conn:
+            found = citation(conn, args.record)
+    except (NotFound, ValueError) as exc:
+        raise UsageError(str(exc)) from None
+    print(json.dumps(found, indent=2) if args.json else citation_text(found))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from atlas_crawl.audit.bundle import NotFound, export_change
+    from atlas_crawl.audit.citation import parse_record_id
+
+    try:
+        kind, number = parse_record_id(args.change)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if kind != "change" and not args.change.strip().isdigit():
+        raise UsageError(f"{args.change} is not a change (like AC-C-000003 or 3)")
+    out = Path(args.out or f"atlas-change-{number}.zip")
+    try:
+        with connect(args) as conn:
+            manifest = export_change(conn, number, out)
+    except NotFound as exc:
+        raise UsageError(str(exc)) from None
+    print(f"wrote {out}: {len(manifest['files'])} files, manifest.json and MANIFEST.txt")
+    return 0
+
+
+def cmd_archive(args: argparse.Namespace) -> int:
+    from atlas_crawl.evidence.wayback import ArchiveError, WaybackClient, WaybackSettings
+    from atlas_crawl.storage.archive_status import store_outcome, versions_to_archive
+
+    try:
+        wayback = WaybackSettings.from_settings(settings_of(args))
+    except ArchiveError as exc:
+        raise UsageError(str(exc)) from None
+    if wayback is None:
+        raise UsageError("archiving is off: set ATLAS_WAYBACK_ENABLED=1 and the keys")
+    client = WaybackClient(wayback)
+    with database_of(args).connect(autocommit=True) as conn:
+        for version_id, url in versions_to_archive(conn):
+            try:
+                archived = client.save(url)
+            except ArchiveError as exc:
+                store_outcome(conn, version_id, None, str(exc))
+                print(f"version {version_id}: failed: {exc}")
+                continue
+            store_outcome(conn, version_id, archived, None)
+            print(f"version {version_id}: {archived}")
+    return 0

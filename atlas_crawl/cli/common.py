@@ -1,0 +1,41 @@
+"""What every command shares: the settings, the database, and how a user error is said."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+import psycopg
+from scrapy.settings import Settings
+
+from atlas_crawl.config import project_settings
+from atlas_crawl.storage.database import Database, database
+
+
+class UsageError(Exception):
+    """Bad input from the user: printed as-is, exit status 2."""
+
+
+def settings_of(args: argparse.Namespace, **overrides: Any) -> Settings:
+    """The project's settings with the command's options (``--database-url``) on top."""
+    if getattr(args, "database_url", None):
+        overrides["ATLAS_DATABASE_URL"] = args.database_url
+    return project_settings({k: v for k, v in overrides.items() if v is not None})
+
+
+def database_of(args: argparse.Namespace) -> Database:
+    return database(settings_of(args))
+
+
+def connect(args: argparse.Namespace, **kwargs: Any) -> psycopg.Connection:
+    return database_of(args).connect(**kwargs)
+
+
+def use_color(choice: str) -> bool:
+    if choice == "always":
+        return True
+    if choice == "never":
+        return False
+    return sys.stdout.isatty() and os.environ.get("NO_COLOR") is None

@@ -1,0 +1,154 @@
+"""Commands that write the history: ``db upgrade``, ``crawl``, ``backfill``,
+``reextract``, ``demo``."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+from pathlib import Path
+from typing import Any
+
+from atlas_crawl.cli.common import UsageError, connect, database_of, settings_of, use_color
+from atlas_crawl.storage.migrate import ensure_schema, upgrade
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    with connect(args, autocommit=True) as conn:
+        applied = upgrade(conn)
+    print(f"applied: {', '.join(applied)}" if applied else "database schema is up to date")
+    return 0
+
+
+def cmd_crawl(args: argparse.Namespace) -> int:
+    from scrapy.crawler import CrawlerProcess
+
+    from atlas_crawl.crawl.catalog import platform_spiders
+
+    overrides: dict[str, Any] = {"ATLAS_DUE_HOURS": args.due, "ATLAS_REDIS_URL": args.redis}
+    settings = settings_of(args, **overrides)
+    available = sorted(platform_spiders(settings))
+    names = args.platforms or ([] if args.declarations else available)
+    unknown = sorted(set(names) - set(available))
+    if unknown:
+        raise UsageError(f"unknown platform(s) {', '.join(unknown)}; known: {', '.join(available)}")
+    if args.services and not args.declarations:
+        raise UsageError("--services needs --declarations")
+    declared = None
+    if args.declarations:
+        from atlas_crawl.declarations import DeclarationError, load_ota_folder, service_names
+
+        # Loaded here, so a bad folder or service name is one plain line, not a
+        # traceback from inside Scrapy's start-up; the spider takes them as they are.
+        try:
+            declared = load_ota_folder(Path(args.declarations), service_names(args.services))
+        except DeclarationError as exc:
+            raise UsageError(str(exc)) from None
+    # The database is checked before anything is fetched, with a plain message if it
+    # fails; the crawl's pipelines find the schema up to date (once per process).
+    db = database_of(args)
+    settings.set("ATLAS_DATABASE_URL", db.url, priority="cmdline")
+    with db.connect(autocommit=True) as conn:
+        ensure_schema(conn)
+    common: dict[str, str] = {}
+    if settings.get("ATLAS_REDIS_URL"):
+        from atlas_crawl.crawl.distributed import round_name
+
+        try:
+            common["round"] = round_name(args.round or settings.get("ATLAS_ROUND"))
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    elif args.round:
+        common["round"] = args.round
+    process = CrawlerProcess(settings)
+    # Kept here: Scrapy forgets its crawlers once they finish, their stats with them.
+    crawlers = []
+    for name in names:
+        crawler = process.create_crawler(name)
+        crawlers.append(crawler)
+        process.crawl(crawler, **common)
+    if declared is not None:
+        crawler = process.create_crawler("declarations")
+        crawlers.append(crawler)
+        process.crawl(crawler, path=args.declarations, documents=declared, **common)
+    process.start()
+    if getattr(process, "bootstrap_failed", False):
+        return 1
+    failed = sum(c.stats.get_value("atlas/checks/failed", 0) for c in crawlers if c.stats)
+    return 3 if failed and args.strict else 0
+
+
+def cmd_backfill(args: argparse.Namespace) -> int:
+    from atlas_crawl.crawl.catalog import load_documents
+    from atlas_crawl.declarations import DeclarationError
+    from atlas_crawl.history.backfill import print_progress, run_backfill
+    from atlas_crawl.history.sources import BackfillError, ota_captures, warc_captures
+
+    settings = settings_of(args)
+    try:
+        folder = Path(args.declarations) if args.declarations else None
+        documents = load_documents(settings, folder)
+    except DeclarationError as exc:
+        raise UsageError(str(exc)) from None
+    ignored: dict[str, int] = {}
+    if args.connections < 1:
+        raise UsageError("--connections must be at least 1")
+    if args.source == "ota" and len(args.inputs) != 1:
+        raise UsageError("backfill ota takes one snapshots repository")
+    db = database_of(args)
+    try:
+        with contextlib.ExitStack() as stack:
+            conn = stack.enter_context(db.connect(autocommit=True))
+            ensure_schema(conn)
+            lanes = [
+                stack.enter_context(db.connect(autocommit=True))
+                for _ in range(args.connections - 1)
+            ]
+            if args.source == "ota":
+                repo = Path(args.inputs[0])
+                captures = ota_captures(repo, documents, ignored)
+                source, prefix = f"backfill ota {repo.name}", "ota:"
+            else:
+                files = [Path(f) for f in args.inputs]
+                captures = iter(warc_captures(files, documents, ignored))
+                source, prefix = "backfill warc", "warc:"
+            stats = run_backfill(
+                conn, captures, source, prefix, args.workers, print_progress, lanes=lanes
+            )
+    except BackfillError as exc:
+        raise UsageError(str(exc)) from None
+    print(file=sys.stderr)
+    outcomes = ", ".join(f"{k} {v}" for k, v in sorted(stats.outcomes.items())) or "none"
+    print(
+        f"{stats.seen} captures: {stats.imported} imported ({outcomes}), "
+        f"{stats.skipped} imported before, in {stats.seconds:.1f}s"
+    )
+    if ignored:
+        print(
+            f"ignored (no declared document): {sum(ignored.values())} captures of "
+            f"{len(ignored)} documents or URLs"
+        )
+    return 0
+
+
+def cmd_reextract(args: argparse.Namespace) -> int:
+    from atlas_crawl.crawl.catalog import load_documents
+    from atlas_crawl.history.reextract import reextract
+
+    settings = settings_of(args)
+    folder = Path(args.declarations) if args.declarations else None
+    documents = load_documents(settings, folder)
+    with connect(args, autocommit=True) as conn:
+        ensure_schema(conn)
+        results = reextract(conn, documents, args.platform, args.document)
+    if not results:
+        raise UsageError("no declared document matches")
+    for r in results:
+        print(f"{r.platform} / {r.document_type}: {r.outcome}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from atlas_crawl.demo.run import run_demo
+
+    return run_demo(settings_of(args), color=use_color(args.color))

@@ -1,0 +1,147 @@
+"""``atlas-crawl``: the command line. Each command lives in the module of what it is
+about (``crawling``, ``reading``, ``audit``); this one only parses and dispatches."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from atlas_crawl import __version__
+from atlas_crawl.cli.audit import cmd_archive, cmd_cite, cmd_export, cmd_verify, cmd_warc
+from atlas_crawl.cli.common import UsageError
+from atlas_crawl.cli.crawling import (
+    cmd_backfill,
+    cmd_crawl,
+    cmd_db_upgrade,
+    cmd_demo,
+    cmd_reextract,
+)
+from atlas_crawl.cli.reading import cmd_diff, cmd_history, cmd_show
+from atlas_crawl.config import ConfigError
+from atlas_crawl.storage.database import DatabaseUnavailable
+from atlas_crawl.storage.migrate import MigrationError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="atlas-crawl",
+        description="Watch platforms' policy documents; keep and read their change history.",
+    )
+    parser.add_argument("--version", action="version", version=f"atlas-crawl {__version__}")
+    parser.add_argument(
+        "--database-url",
+        metavar="URL",
+        help="the PostgreSQL to use (default: ATLAS_DATABASE_URL, else the embedded one)",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    db = sub.add_parser("db", help="database administration")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("upgrade", help="apply migrations and recreate views").set_defaults(
+        func=cmd_db_upgrade
+    )
+
+    crawl = sub.add_parser("crawl", help="check platforms' documents (all, or those named)")
+    crawl.add_argument("platforms", nargs="*", help="spider names (default: every platform)")
+    crawl.add_argument(
+        "--declarations",
+        metavar="DIR",
+        help="crawl an OTA declarations folder (with platforms named, those too)",
+    )
+    crawl.add_argument("--services", help="with --declarations: only these services (A,B)")
+    crawl.add_argument("--strict", action="store_true", help="exit 3 when any check failed")
+    crawl.add_argument(
+        "--due",
+        type=float,
+        metavar="HOURS",
+        help="only documents not checked successfully in the last HOURS",
+    )
+    crawl.add_argument(
+        "--redis",
+        metavar="URL",
+        help="share the round's queue with other processes at this Redis (ATLAS_REDIS_URL)",
+    )
+    crawl.add_argument(
+        "--round",
+        help="the round to join: each document is checked once per round "
+        "(default with --redis: the current UTC hour)",
+    )
+    crawl.set_defaults(func=cmd_crawl)
+
+    history = sub.add_parser("history", help="recent changes, or one document's versions")
+    history.add_argument("--platform")
+    history.add_argument("--document", help="document type, e.g. 'Privacy Policy'")
+    history.add_argument("--days", type=int, default=7, help="window for recent changes")
+    history.set_defaults(func=cmd_history)
+
+    diff = sub.add_parser("diff", help="show a change")
+    diff.add_argument("change_id", type=int)
+    diff.add_argument("--color", choices=["auto", "always", "never"], default="auto")
+    diff.set_defaults(func=cmd_diff)
+
+    show = sub.add_parser("show", help="print a version's text")
+    show.add_argument("version_id", type=int)
+    show.add_argument("--text-only", action="store_true", help="only the text, no header")
+    show.set_defaults(func=cmd_show)
+
+    verify = sub.add_parser("verify", help="recompute every stored hash and chain")
+    verify.add_argument("--evidence-dir", help="WARC folder (default: ATLAS_EVIDENCE_DIR)")
+    verify.set_defaults(func=cmd_verify)
+
+    warc = sub.add_parser("warc", help="write stored captures of checks as WARC")
+    warc.add_argument("check_ids", type=int, nargs="+")
+    warc.add_argument("--out", help="output file (.warc.gz)")
+    warc.set_defaults(func=cmd_warc)
+
+    cite = sub.add_parser("cite", help="a citation of a version or change")
+    cite.add_argument("record", help="AC-V-000012 (version), AC-C-000003 (change), or a version id")
+    cite.add_argument("--json", action="store_true")
+    cite.set_defaults(func=cmd_cite)
+
+    export = sub.add_parser("export", help="a change's evidence bundle (zip)")
+    export.add_argument("change", help="AC-C-000003 or a change id")
+    export.add_argument("--out", help="output file (.zip)")
+    export.set_defaults(func=cmd_export)
+
+    backfill = sub.add_parser("backfill", help="import history from archives")
+    backfill.add_argument("source", choices=["ota", "warc"])
+    backfill.add_argument("inputs", nargs="+", help="a snapshots repository, or WARC/WACZ files")
+    backfill.add_argument(
+        "--declarations", metavar="DIR", help="OTA declarations (default: the platform spiders)"
+    )
+    backfill.add_argument("--workers", type=int, default=2, help="extraction processes")
+    backfill.add_argument(
+        "--connections",
+        type=int,
+        default=2,
+        help="database connections recording at once (one document stays on one)",
+    )
+    backfill.set_defaults(func=cmd_backfill)
+
+    reext = sub.add_parser("reextract", help="re-derive versions after a declaration change")
+    reext.add_argument("platform", nargs="?")
+    reext.add_argument("document", nargs="?", help="document type")
+    reext.add_argument("--declarations", metavar="DIR")
+    reext.set_defaults(func=cmd_reextract)
+
+    archive = sub.add_parser("archive", help="submit versions still to archive (Wayback)")
+    archive.set_defaults(func=cmd_archive)
+
+    demo = sub.add_parser("demo", help="offline demo: two crawls of a local sample policy")
+    demo.add_argument("--color", choices=["auto", "always", "never"], default="auto")
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except (DatabaseUnavailable, MigrationError, ConfigError, UsageError) as exc:
+        print(f"atlas-crawl: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

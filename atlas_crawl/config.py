@@ -1,0 +1,123 @@
+"""Every ``ATLAS_*`` setting, its type and default: one channel for configuration.
+
+They are Scrapy settings. The environment fills them once (``from_environment``, used by
+``atlas_crawl.settings``); ``scrapy crawl ... -s ATLAS_X=...`` overrides any of them;
+the CLI passes its options as settings. Components read them from the settings they are
+built with, never from ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from scrapy.settings import BaseSettings, Settings
+
+from atlas_crawl import __version__
+
+SETTINGS_MODULE = "atlas_crawl.settings"
+
+# name: (type, default). bool accepts 1/0, true/false, yes/no, on/off.
+ATLAS_SETTINGS: dict[str, tuple[type, Any]] = {
+    # Where the history goes: a PostgreSQL URL, else an embedded server in the data folder.
+    "ATLAS_DATABASE_URL": (str, ""),
+    "ATLAS_DATA_DIR": (str, ""),
+    # WARC files of the checks that make, propose or confirm a version.
+    "ATLAS_EVIDENCE_DIR": (str, ""),
+    "ATLAS_WARC": (bool, True),
+    "ATLAS_WARC_MAX_BYTES": (int, 100 << 20),
+    "ATLAS_SCREENSHOTS": (bool, True),
+    # Fetching.
+    "ATLAS_USER_AGENT": (
+        str,
+        f"Mozilla/5.0 (compatible; atlas-crawl/{__version__}; +policy change tracking)",
+    ),
+    "ATLAS_DOWNLOAD_TIMEOUT": (float, 60.0),
+    "ATLAS_ROBOTSTXT_OBEY": (bool, True),
+    "ATLAS_AUTOTHROTTLE": (bool, True),
+    "ATLAS_CONDITIONAL_REQUESTS": (bool, True),
+    "ATLAS_DUE_HOURS": (float, 0.0),
+    "ATLAS_LOG_LEVEL": (str, "INFO"),
+    # Rendering (documents that need JavaScript).
+    "ATLAS_CHROMIUM_PATH": (str, ""),
+    "ATLAS_RENDER_PAGES": (int, 4),
+    "ATLAS_RENDER_WAIT_UNTIL": (str, "load"),
+    # Recording.
+    "ATLAS_DB_CONNECTIONS": (int, 4),
+    "ATLAS_MIN_LENGTH_RATIO": (float, 0.25),
+    "ATLAS_VERIFY_CHANGES": (bool, True),
+    "ATLAS_VERIFY_DELAY": (float, 0.0),
+    # Distributed rounds.
+    "ATLAS_REDIS_URL": (str, ""),
+    "ATLAS_REDIS_LEASE": (float, 30.0),
+    "ATLAS_ROUND": (str, ""),
+    # Archived copies (Wayback Machine, Save Page Now 2).
+    "ATLAS_WAYBACK_ENABLED": (bool, False),
+    "ATLAS_WAYBACK_ACCESS_KEY": (str, ""),
+    "ATLAS_WAYBACK_SECRET_KEY": (str, ""),
+    "ATLAS_WAYBACK_BASE_URL": (str, "https://web.archive.org"),
+    "ATLAS_WAYBACK_MAX_POLLS": (int, 10),
+    "ATLAS_WAYBACK_POLL_INTERVAL": (float, 5.0),
+    "ATLAS_ARCHIVE_WAIT": (float, 60.0),
+}
+
+# Read when its ATLAS_ name is not set: the usual name of a database URL.
+FALLBACKS = {"ATLAS_DATABASE_URL": "DATABASE_URL"}
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+class ConfigError(ValueError):
+    """A setting with a value of the wrong form; the message names it."""
+
+
+def parse(name: str, raw: str) -> Any:
+    kind, _ = ATLAS_SETTINGS[name]
+    if kind is bool:
+        lowered = raw.strip().lower()
+        if lowered in _TRUE:
+            return True
+        if lowered in _FALSE:
+            return False
+        raise ConfigError(f"{name}={raw!r}: expected 1 or 0 (true/false, yes/no)")
+    if kind is str:
+        return raw
+    try:
+        return kind(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r}: expected a number ({kind.__name__})") from None
+
+
+def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Every ATLAS_* setting: from the environment when set there, else its default."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for name, (_, default) in ATLAS_SETTINGS.items():
+        raw = environ.get(name)
+        if raw is None and name in FALLBACKS:
+            raw = environ.get(FALLBACKS[name])
+        values[name] = default if raw is None else parse(name, raw)
+    return values
+
+
+def project_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
+    """The project's Scrapy settings (environment included), with ``overrides`` at the
+    command line's priority: what the CLI hands to a crawl or reads itself."""
+    settings = Settings()
+    settings.setmodule(SETTINGS_MODULE, priority="project")
+    if overrides:
+        settings.setdict(dict(overrides), priority="cmdline")
+    return settings
+
+
+def source_of(settings: BaseSettings, name: str) -> str:
+    """Where a setting's value came from, for messages: ``-s``/option or environment."""
+    priority = settings.getpriority(name) or 0
+    if priority >= 40:
+        return f"{name} (command line)"
+    fallback = FALLBACKS.get(name)
+    if fallback and not os.environ.get(name) and os.environ.get(fallback):
+        return fallback
+    return name

@@ -1,0 +1,84 @@
+"""What the spider reads off a response: headers, an archive's capture time, whether a
+redirect means the document was not served, and the main document of a rendered page."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import scrapy
+from scrapy.http import Response
+
+_LOGIN_WORDS = (
+    "login",
+    "signin",
+    "sign-in",
+    "sign_in",
+    "logon",
+    "auth",
+    "sso",
+    "captcha",
+    "consent",
+    "checkpoint",
+    "challenge",
+)
+
+
+def redirect_failure(requested: str, final: str) -> str | None:
+    """Why a redirect from ``requested`` to ``final`` means the document was not served."""
+    if requested == final:
+        return None
+    req, fin = urlsplit(requested), urlsplit(final)
+    req_path, fin_path = req.path.rstrip("/"), fin.path.rstrip("/")
+    if fin_path == "" and req_path != "":
+        return f"redirected to the home page {final}"
+    lowered_final, lowered_req = final.lower(), requested.lower()
+    for word in _LOGIN_WORDS:
+        if word in lowered_final and word not in lowered_req:
+            return f"redirected to a {word} page {final}"
+    return None
+
+
+def response_headers(response: Response) -> dict[str, list[str]]:
+    return {
+        k.decode("latin-1"): [v.decode("latin-1") for v in vs] for k, vs in response.headers.items()
+    }
+
+
+def request_headers(request: scrapy.Request | None) -> dict[str, list[str]] | None:
+    if request is None:
+        return None
+    return {
+        k.decode("latin-1"): [v.decode("latin-1") for v in vs] for k, vs in request.headers.items()
+    }
+
+
+def keep_document_response(holder: dict[str, Any], response: Any) -> None:
+    """Playwright response handler: keep the main document's response, whose bytes as
+    served are read only for a check that may make a version (they go to its WARC)."""
+    request = response.request
+    if (
+        "response" not in holder
+        and request.is_navigation_request()
+        and request.frame.parent_frame is None
+    ):
+        holder["response"] = response
+
+
+def memento_time(response: Response) -> datetime | None:
+    """The capture time an archive states for a replayed page (RFC 7089)."""
+    value = response.headers.get(b"Memento-Datetime")
+    if not value:
+        return None
+    try:
+        return parsedate_to_datetime(value.decode("latin-1")).astimezone(UTC)
+    except (TypeError, ValueError):
+        return None
+
+
+def was_not_modified(response: Response) -> bool:
+    """A 304 answer to a request that asked conditionally."""
+    asked = response.request.headers if response.request is not None else {}
+    return response.status == 304 and (b"If-None-Match" in asked or b"If-Modified-Since" in asked)

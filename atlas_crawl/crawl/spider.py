@@ -1,0 +1,296 @@
+"""Spiders fetch each page of each tracked document and yield one ``PolicyCheck`` per document.
+
+``TrackingSpider`` does the fetching for any list of ``TrackedDocument``; a platform is
+a ``PolicySpider`` subclass that only declares its documents, checked when the class is
+defined so that a wrong declaration fails at load time, naming its file and field. What
+the spider knows of the database comes from the crawl plan (``crawl.plan``), which the
+store pipeline fills before the first request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+import scrapy
+from scrapy import signals
+from scrapy.exceptions import DontCloseSpider, IgnoreRequest
+from scrapy.http import Response
+from twisted.internet.error import DNSLookupError, TCPTimedOutError, TimeoutError
+from twisted.python.failure import Failure
+
+from atlas_crawl.crawl.plan import CrawlPlan
+from atlas_crawl.crawl.responses import (
+    keep_document_response,
+    memento_time,
+    redirect_failure,
+    request_headers,
+    response_headers,
+    was_not_modified,
+)
+from atlas_crawl.declarations import (
+    DeclarationError,
+    Document,
+    Source,
+    TrackedDocument,
+    from_spider_document,
+)
+from atlas_crawl.model import Page, PolicyCheck
+
+
+class TrackingSpider(scrapy.Spider):
+    """Checks every document of ``tracked_documents()``; one item per document.
+
+    A document whose check found a new text (a ``candidate``) is fetched once more
+    before the crawl ends, ``ATLAS_VERIFY_DELAY`` seconds after the first pass, so the
+    change is confirmed, or not, by a second capture.
+    """
+
+    plan: CrawlPlan
+    _verifying: int
+
+    @classmethod
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> TrackingSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.plan = CrawlPlan.of(crawler)
+        spider.plan.spider_name = spider.name
+        spider.plan.round = kwargs.get("round") or spider.plan.round
+        if kwargs.get("crawl_id"):
+            spider.plan.crawl_id = str(kwargs["crawl_id"])
+        spider._verifying = 0
+        crawler.signals.connect(spider._on_idle, signal=signals.spider_idle)
+        return spider
+
+    def tracked_documents(self) -> list[TrackedDocument]:
+        raise NotImplementedError
+
+    def _new_check(self, document: TrackedDocument, verifying: bool = False) -> PolicyCheck:
+        now = datetime.now(UTC)
+        return PolicyCheck(
+            document=document,
+            checked_at=now,
+            captured_at=now,
+            fetcher="http",
+            user_agent=self.settings.get("USER_AGENT"),
+            crawl_id=self.plan.crawl_id,
+            verifying=verifying,
+            source_ref=self.plan.round_ref(document, verifying),
+        )
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        self._filter_warned: set[tuple[str, str]] = set()
+        due_hours = float(
+            getattr(self, "due", None) or self.settings.getfloat("ATLAS_DUE_HOURS", 0)
+        )
+        conditional = self.settings.getbool("ATLAS_CONDITIONAL_REQUESTS", True)
+        if not self.plan.loaded:
+            self.logger.warning("no crawl plan from the database: checking everything")
+        now = datetime.now(UTC)
+        skipped = 0
+        for document in self.tracked_documents():
+            if not self.plan.is_due(document, due_hours, now):
+                skipped += 1
+                continue
+            self._warn_filters(document)
+            validators = self.plan.state(document) if conditional else None
+            yield self._request(self._new_check(document), 0, validators)
+        if skipped:
+            self.logger.info(
+                "%d documents checked in the last %s hours: not due", skipped, due_hours
+            )
+
+    def _on_idle(self) -> None:
+        """Once the first pass is over: the confirmation re-fetches the store asked for."""
+        documents = self.plan.take_verifications()
+        if not documents and not self._verifying:
+            return
+        delay = self.settings.getfloat("ATLAS_VERIFY_DELAY", 0.0)
+        engine = self.crawler.engine
+        for document in documents:
+            request = self._request(self._new_check(document, verifying=True), 0)
+            self._verifying += 1
+            if delay > 0:
+                # The asyncio reactor runs on this loop (scrapy-playwright needs it).
+                asyncio.get_event_loop().call_later(delay, self._send_verification, engine, request)
+            else:
+                self._send_verification(engine, request)
+        raise DontCloseSpider
+
+    def _send_verification(self, engine: Any, request: scrapy.Request) -> None:
+        self._verifying -= 1
+        engine.crawl(request)
+
+    def _warn_filters(self, document: TrackedDocument) -> None:
+        names = sorted({f for s in document.rules.sources for f in s.filters})
+        key = (document.platform, document.document_type)
+        if names and key not in self._filter_warned:
+            self._filter_warned.add(key)
+            self.logger.warning(
+                "%s / %s: JavaScript filters %s cannot run here; the text is extracted "
+                "without them",
+                document.platform,
+                document.document_type,
+                ", ".join(names),
+            )
+
+    def _request(self, check: PolicyCheck, position: int, validators: Any = None) -> scrapy.Request:
+        source: Source = check.document.rules.sources[position]
+        document = check.document
+        meta: dict[str, Any] = {
+            "check": check,
+            "position": position,
+            # For the shared queue of a distributed round (atlas_crawl.crawl.distributed).
+            "atlas_document": document.key,
+            "atlas_verifying": check.verifying,
+            "atlas_seed": position == 0 and not check.verifying,
+        }
+        headers: dict[str, str] = {}
+        # Conditional requests only for single plain-HTTP pages: a 304 then stands for
+        # the whole document.
+        if validators is not None and len(check.document.rules.sources) == 1 and not source.render:
+            if validators.etag:
+                headers["If-None-Match"] = validators.etag
+            if validators.last_modified:
+                headers["If-Modified-Since"] = validators.last_modified
+        if source.render:
+            served: dict[str, Any] = {}
+            meta.update(
+                playwright=True,
+                playwright_include_page=True,
+                playwright_page_goto_kwargs={
+                    "wait_until": self.settings.get("ATLAS_RENDER_WAIT_UNTIL", "load")
+                },
+                playwright_page_event_handlers={
+                    "response": functools.partial(keep_document_response, served)
+                },
+                atlas_served=served,
+            )
+        return scrapy.Request(
+            source.url,
+            headers=headers or None,
+            callback=self.parse_page,
+            errback=self.fetch_failed,
+            meta=meta,
+            dont_filter=True,
+        )
+
+    async def parse_page(self, response: Response) -> AsyncIterator[Any]:
+        check: PolicyCheck = response.meta["check"]
+        position: int = response.meta["position"]
+        requested = check.document.rules.sources[position].url
+        page = Page(
+            requested_url=requested,
+            final_url=response.url,
+            http_status=response.status,
+            headers=response_headers(response),
+            body=response.body,
+            content_type=(response.headers.get(b"Content-Type") or b"").decode("latin-1"),
+            request_headers=request_headers(response.request),
+        )
+        check.pages.append(page)
+        # The process that fetched (in a distributed round, not always the one that queued).
+        check.crawl_id = self.plan.crawl_id
+        if position == 0:
+            check.checked_at = datetime.now(UTC)
+            check.captured_at = memento_time(response) or check.checked_at
+        page_obj = response.meta.get("playwright_page")
+        if page_obj is not None:
+            browser = page_obj.context.browser
+            check.fetcher = f"browser chromium {browser.version if browser else ''}".strip()
+            check.user_agent = await page_obj.evaluate("navigator.userAgent")
+            page.rendered = True
+            # A check that sees the last settled capture again can neither make, propose
+            # nor confirm a version: no WARC record, so neither the bytes as served nor a
+            # screenshot (each costs more than the rendering).
+            if self.plan.settled_text(check) is None:
+                served = response.meta.get("atlas_served", {}).get("response")
+                if served is not None:
+                    try:
+                        page.network_body = await asyncio.wait_for(served.body(), 10)
+                    except Exception:  # the served bytes are extra evidence, never required
+                        page.network_body = None
+                if self.settings.getbool("ATLAS_SCREENSHOTS", True):
+                    page.screenshot = await page_obj.screenshot(full_page=True, type="png")
+            await page_obj.close()
+        if was_not_modified(response):
+            check.not_modified = True
+            page.body = None  # nothing new to store: the page is the last capture
+        elif not 200 <= response.status < 300:
+            check.fail("http error", f"HTTP {response.status} from {response.url}")
+        elif reason := redirect_failure(requested, response.url):
+            check.fail("redirected", reason)
+        if check.failure_reason is None and position + 1 < len(check.document.rules.sources):
+            yield self._request(check, position + 1)
+            return
+        yield check
+
+    async def fetch_failed(self, failure: Failure) -> AsyncIterator[Any]:
+        request = failure.request  # type: ignore[attr-defined]
+        check: PolicyCheck = request.meta["check"]
+        page_obj = request.meta.get("playwright_page")
+        if page_obj is not None:
+            await page_obj.close()
+        check.crawl_id = self.plan.crawl_id
+        if not check.pages:
+            check.checked_at = check.captured_at = datetime.now(UTC)
+        check.pages.append(Page(requested_url=request.url))
+        if failure.check(TimeoutError, TCPTimedOutError):
+            check.fail("timeout", str(failure.value))
+        elif failure.check(DNSLookupError):
+            check.fail("dns error", str(failure.value))
+        elif failure.check(IgnoreRequest):
+            check.fail("not fetched", str(failure.value) or "request ignored (robots.txt?)")
+        else:
+            name = type(failure.value).__name__
+            reason = "timeout" if "timeout" in name.lower() else "fetch error"
+            check.fail(reason, f"{name}: {failure.value}")
+        yield check
+
+
+class PolicySpider(TrackingSpider):
+    """A platform: set ``name``, ``platform`` and ``documents``; nothing else is needed."""
+
+    platform: ClassVar[str] = ""
+    documents: ClassVar[list[Document]] = []
+    # robots.txt is respected unless a platform's spider says otherwise (and why).
+    obey_robots_txt: ClassVar[bool] = True
+    _tracked: ClassVar[list[TrackedDocument]] = []
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        where = inspect.getsourcefile(cls) or cls.__module__
+        if not getattr(cls, "name", None):
+            raise DeclarationError(f"{where}: {cls.__name__}.name: a spider needs a name")
+        if not cls.platform:
+            raise DeclarationError(f"{where}: {cls.__name__}.platform: a spider needs a platform")
+        if not cls.documents:
+            raise DeclarationError(f"{where}: {cls.__name__}.documents: declare at least one")
+        tracked = []
+        seen: set[str] = set()
+        for i, doc in enumerate(cls.documents):
+            here = f"{where}: {cls.__name__}.documents[{i}]"
+            if not isinstance(doc, Document):
+                raise DeclarationError(f"{here}: expected a Document, got {doc!r}")
+            if doc.document_type in seen:
+                raise DeclarationError(f"{here}.document_type: {doc.document_type!r} twice")
+            seen.add(doc.document_type)
+            tracked.append(from_spider_document(cls.platform, doc, here))
+        cls._tracked = tracked
+        if not cls.obey_robots_txt:
+            cls.custom_settings = {**(cls.custom_settings or {}), "ROBOTSTXT_OBEY": False}
+
+    @classmethod
+    def tracked(cls) -> list[TrackedDocument]:
+        """The platform's documents, as declared and checked."""
+        return list(cls._tracked)
+
+    def tracked_documents(self) -> list[TrackedDocument]:
+        only = getattr(self, "documents_filter", None)
+        if only:
+            wanted = {d.strip() for d in str(only).split(",")}
+            return [d for d in self._tracked if d.document_type in wanted]
+        return list(self._tracked)

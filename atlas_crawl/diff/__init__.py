@@ -1,0 +1,1 @@
+"""Diffs between two texts: the stored patch, and its rendering for a person."""

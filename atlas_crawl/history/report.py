@@ -1,0 +1,119 @@
+"""The change history as text for a person: tables of versions and changes, a change's
+diff. Shared by the CLI and the demo."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+
+from atlas_crawl.diff.render import render_diff
+from atlas_crawl.storage.queries import run
+
+
+class NotFound(LookupError):
+    """Nothing recorded under that name or id; the message says what was asked."""
+
+
+def table(rows: list[dict[str, Any]], columns: Sequence[str]) -> str:
+    def fmt(value: Any) -> str:
+        if isinstance(value, datetime):
+            return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+        return "" if value is None else str(value)
+
+    cells = [[fmt(r[c]) for c in columns] for r in rows]
+    widths = [max([len(c), *(len(row[i]) for row in cells)]) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) for row in cells]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def kind_label(row: dict[str, Any]) -> str:
+    """'content', 'technical (redesign)', ...: what kind of change made a version."""
+    if row["kind"] is None:
+        return ""
+    return f"{row['kind']} ({row['kind_reason']})" if row["kind_reason"] else row["kind"]
+
+
+def document_history(conn: psycopg.Connection, platform: str, document_type: str) -> str:
+    params = {"platform": platform, "document_type": document_type}
+    rows = run(conn, "document_history", **params)
+    if not rows:
+        raise NotFound(f"no versions of {platform} / {document_type}")
+    for row in rows:
+        row["change"] = kind_label(row)
+    columns = [
+        "version_number",
+        "version_id",
+        "first_seen_at",
+        "last_seen_at",
+        "change_id",
+        "change",
+        "chars_added",
+        "chars_removed",
+        "text_sha256",
+    ]
+    counts = run(conn, "document_check_counts", **params)
+    checks = ", ".join(f"{r['outcome']} {r['checks']}" for r in counts)
+    return f"{platform} / {document_type}\n{table(rows, columns)}\n\nchecks: {checks}"
+
+
+def recent_history(conn: psycopg.Connection, days: int) -> str:
+    since = datetime.now(UTC) - timedelta(days=days)
+    rows = run(conn, "recent_changes", since=since)
+    out = [f"changes in the last {days} days: {len(rows)}"]
+    for row in rows:
+        row["change"] = kind_label(row)
+    if rows:
+        columns = [
+            "change_id",
+            "detected_at",
+            "platform",
+            "document_type",
+            "from_version_id",
+            "to_version_id",
+            "change",
+            "chars_added",
+            "chars_removed",
+        ]
+        out.append(table(rows, columns))
+    docs = run(conn, "tracked_documents")
+    out.append(f"\ntracked documents: {len(docs)}")
+    if docs:
+        out.append(table(docs, ["platform", "document_type", "versions", "last_checked_at"]))
+    return "\n".join(out)
+
+
+def change_text(conn: psycopg.Connection, change_id: int, color: bool) -> str:
+    rows = run(conn, "change_detail", change_id=change_id)
+    if not rows:
+        raise NotFound(f"no change with id {change_id}")
+    c = rows[0]
+    return "\n".join(
+        [
+            f"change {c['change_id']}: {c['platform']} / {c['document_type']}",
+            f"version {c['from_number']} -> {c['to_number']}, detected "
+            f"{c['detected_at'].astimezone(UTC):%Y-%m-%d %H:%M:%SZ}, "
+            f"+{c['chars_added']} -{c['chars_removed']} characters, {kind_label(c)} change",
+            c["url"],
+            "",
+            render_diff(c["old_text"], c["new_text"], color=color),
+        ]
+    )
+
+
+def version_text(conn: psycopg.Connection, version_id: int, header: bool) -> str:
+    rows = run(conn, "version_text", version_id=version_id)
+    if not rows:
+        raise NotFound(f"no version with id {version_id}")
+    v = rows[0]
+    if not header:
+        return str(v["text"])
+    return (
+        f"# {v['platform']} / {v['document_type']}, version {v['version_number']}\n"
+        f"# first seen {v['first_seen_at'].astimezone(UTC):%Y-%m-%d %H:%M:%SZ}, {v['url']}\n"
+        f"# text sha256 {v['text_sha256']}, capture sha256 {v['raw_sha256']}\n\n" + v["text"]
+    )

@@ -1,0 +1,71 @@
+"""The rules that decide what a new text is: a content or a technical change, a text too
+short to be believed, a change of the stated date only."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from atlas_crawl.evidence.dates import ANNOUNCEMENT, stated_date
+from atlas_crawl.extraction.errors import ExtractionError
+from atlas_crawl.storage.records import CheckRecord, Reextract
+
+# A new text shorter than this share of the current version is taken as a broken
+# extraction (a half-rendered page, a placeholder, a selector now matching a fragment),
+# not a change, until the next check finds the very same text again: a policy that
+# really was cut down is then recorded, one check late, and never lost.
+DEFAULT_MIN_LENGTH_RATIO = 0.25
+
+
+def change_kind(
+    old_pages: Sequence[tuple[bytes, str]],
+    old_declaration: dict[str, Any],
+    rec: CheckRecord,
+    reextract: Reextract | None,
+) -> tuple[str, str | None]:
+    """The change's kind and, for a technical one, its reason (see migration 006).
+
+    Under the same rules a new text is a content change. Under new rules the previous
+    capture is read with them: the new text again means only the reading changed. When
+    the new rules cannot read the previous capture and the old rules cannot read the
+    new one, the page was redesigned with its rules and no like-for-like comparison
+    exists; as in Open Terms Archive's technical upgrades the change is technical, with
+    its reason, so it is not announced as a policy change on a layout's word.
+    """
+    if reextract is None or old_declaration == rec.declaration or not old_pages:
+        return "content", None
+    try:
+        again = reextract(old_pages, rec.declaration)
+    except ExtractionError:
+        again = None
+    if again is not None:
+        return ("technical", "reread") if again == rec.text else ("content", None)
+    new_pages = [(p.body, p.content_type) for p in rec.pages if p.body is not None]
+    try:
+        reextract(new_pages, old_declaration)
+    except ExtractionError:
+        return "technical", "redesign"
+    return "content", None
+
+
+def too_short(text: str, current: str, min_length_ratio: float) -> str | None:
+    """Why ``text`` is not believed as the successor of ``current``, if it is not."""
+    if len(text) >= min_length_ratio * len(current):
+        return None
+    return (
+        f"extracted {len(text)} characters, the current version has "
+        f"{len(current)} (under {min_length_ratio:.0%})"
+    )
+
+
+def _without_dates(text: str) -> str:
+    return "\n".join(line for line in text.splitlines() if not ANNOUNCEMENT.search(line))
+
+
+def date_flags(old_text: str, old_date: Any, new_text: str) -> tuple[bool | None, bool]:
+    """(silent, date_only) of a change: the stated date did not move (None when either
+    text states none); only the stated date moved."""
+    new_date = stated_date(new_text)
+    date_only = new_date != old_date and _without_dates(old_text) == _without_dates(new_text)
+    silent = None if new_date is None or old_date is None else new_date == old_date
+    return silent, date_only

@@ -1,0 +1,183 @@
+"""Helpers the tests share: paths, recorded pages, declarations and spiders written as a
+user writes them, and sample texts and checks."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from atlas_crawl.demo.localsite import LocalSite
+from atlas_crawl.model import Page
+from atlas_crawl.storage.records import CheckRecord
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+SHARED_CORPUS = ROOT.parent / "shared" / "corpus"
+
+
+def write_declarations(
+    folder: Path, name: str, terms: dict[str, Any], history: dict[str, Any] | None = None
+) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{name}.json").write_text(json.dumps({"name": name, "terms": terms}))
+    if history is not None:
+        (folder / f"{name}.history.json").write_text(json.dumps(history))
+    return folder
+
+
+def fixture_bytes(relative: str) -> bytes:
+    import gzip
+
+    data = (FIXTURES / relative).read_bytes()
+    return gzip.decompress(data) if relative.endswith(".gz") else data
+
+
+def make_pdf(text: str) -> bytes:
+    """A one-page PDF whose text layer is ``text`` (ASCII)."""
+    import io
+
+    from pypdf import PdfWriter
+    from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
+
+    writer = PdfWriter()
+    page = writer.add_blank_page(width=400, height=200)
+    font = DictionaryObject(
+        {
+            NameObject("/Type"): NameObject("/Font"),
+            NameObject("/Subtype"): NameObject("/Type1"),
+            NameObject("/BaseFont"): NameObject("/Helvetica"),
+        }
+    )
+    page[NameObject("/Resources")] = DictionaryObject(
+        {NameObject("/Font"): DictionaryObject({NameObject("/F1"): writer._add_object(font)})}
+    )
+    stream = DecodedStreamObject()
+    stream.set_data(f"BT /F1 12 Tf 20 150 Td ({text}) Tj ET".encode("ascii"))
+    page[NameObject("/Contents")] = writer._add_object(stream)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def write_spider(tmp_path: Path, package: str, module: str, class_source: str) -> str:
+    """A platform spider module in ``tmp_path/package`` (one file, as a user adds one);
+    returns the PYTHONPATH under which Scrapy finds it and the project."""
+    folder = tmp_path / package
+    folder.mkdir(exist_ok=True)
+    (folder / "__init__.py").touch()
+    header = (
+        "from atlas_crawl.declarations import Document\n"
+        "from atlas_crawl.crawl.spider import PolicySpider\n\n"
+    )
+    (folder / f"{module}.py").write_text(header + textwrap.dedent(class_source))
+    return f"{tmp_path}{os.pathsep}{ROOT}"
+
+
+# Sample checks for the recorder.
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+TEXT_1 = "# Privacy\n\nWe collect your email.\n" * 20
+TEXT_2 = TEXT_1.replace("email", "email and phone number", 1)
+
+
+def make(
+    text: str | None,
+    body: bytes = b"<html>v1</html>",
+    minutes: int = 0,
+    reason: str | None = None,
+    status: int = 200,
+) -> CheckRecord:
+    at = T0 + timedelta(minutes=minutes)
+    return CheckRecord(
+        platform="Example",
+        document_type="Privacy Policy",
+        url="https://x.test/privacy",
+        declaration={"fetch": "https://x.test/privacy", "select": ["main"]},
+        checked_at=at,
+        captured_at=at,
+        fetcher="http",
+        user_agent="test-agent",
+        pages=[
+            Page(
+                "https://x.test/privacy",
+                "https://x.test/privacy",
+                status,
+                {"Content-Type": ["text/html"]},
+                body,
+                "text/html",
+            )
+        ],
+        text=text,
+        failure_reason=reason,
+        crawl_id="c1",
+        extractor_version="1",
+    )
+
+
+# Sample pages for crawls.
+A = "We collect your email address to run your account and to keep it safe. " * 3
+B = "We collect your email address and your phone number to run your account. " * 3
+C = "We collect your email address, phone number and location to run your account. " * 3
+
+
+def page(clause: str, updated: str = "March 3, 2026") -> str:
+    return (
+        f"<html><body><main><h1>Privacy Policy</h1><p>Last updated: {updated}</p>"
+        f"<p>{clause}</p></main></body></html>"
+    )
+
+
+# Running the project as a user does.
+# The tests' web server is the project's own local site.
+Site = LocalSite
+
+
+@dataclass
+class CrawlResult:
+    returncode: int
+    output: str
+
+
+CrawlRunner = Callable[..., CrawlResult]
+
+
+def run_scrapy(args: list[str], env: dict[str, str], cwd: Path = ROOT) -> CrawlResult:
+    proc = subprocess.run(
+        [sys.executable, "-m", "scrapy", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    return CrawlResult(proc.returncode, proc.stdout + proc.stderr)
+
+
+def cli(
+    *args: str,
+    db_url: str | None,
+    evidence: Path | None = None,
+    env: dict[str, str] | None = None,
+    timeout: int = 300,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``atlas-crawl`` as a user does, against ``db_url`` (None: none configured)."""
+    full_env = {**os.environ, **(env or {})}
+    if db_url is not None:
+        full_env["ATLAS_DATABASE_URL"] = db_url
+    if evidence is not None:
+        full_env["ATLAS_EVIDENCE_DIR"] = str(evidence)
+    return subprocess.run(
+        [sys.executable, "-m", "atlas_crawl.cli", *args],
+        cwd=ROOT,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

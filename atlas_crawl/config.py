@@ -39,10 +39,14 @@ ATLAS_SETTINGS: dict[str, tuple[type, Any]] = {
     "ATLAS_CONDITIONAL_REQUESTS": (bool, True),
     "ATLAS_DUE_HOURS": (float, 0.0),
     "ATLAS_LOG_LEVEL": (str, "INFO"),
+    # Seconds between progress lines in the log while a crawl runs (0: none).
+    "ATLAS_PROGRESS_INTERVAL": (float, 30.0),
     # Rendering (documents that need JavaScript).
     "ATLAS_CHROMIUM_PATH": (str, ""),
     "ATLAS_RENDER_PAGES": (int, 4),
     "ATLAS_RENDER_WAIT_UNTIL": (str, "load"),
+    # Seconds a rendered page may take, after loading, to show its declared selectors.
+    "ATLAS_RENDER_SELECTOR_WAIT": (float, 30.0),
     # Recording.
     "ATLAS_DB_CONNECTIONS": (int, 4),
     "ATLAS_MIN_LENGTH_RATIO": (float, 0.25),

@@ -15,6 +15,8 @@ BOT_NAME = "atlas-crawl"
 SPIDER_MODULES = ["atlas_crawl.spiders"]
 NEWSPIDER_MODULE = "atlas_crawl.spiders"
 ADDONS = {"atlas_crawl.crawl.addon.AtlasAddon": 0}
+# Progress while a crawl runs and a summary at its end.
+EXTENSIONS = {"atlas_crawl.crawl.progress.CrawlProgress": 500}
 
 # Non-2xx answers reach the spider, which records them as failed checks.
 HTTPERROR_ALLOW_ALL = True

@@ -50,7 +50,7 @@ class ArchivePipeline:
             log.error("archiving is off: %s", exc)
             raise NotConfigured(str(exc)) from None
         if wayback is None:
-            raise NotConfigured("ATLAS_WAYBACK_ENABLED is off")
+            raise NotConfigured  # off by default: nothing to say about it
         return cls(
             WaybackClient(wayback), database(settings), settings.getfloat("ATLAS_ARCHIVE_WAIT", 60)
         )

@@ -1,8 +1,8 @@
 """Hash, compare with the stored versions and record the check, its evidence and any change.
 
-The database is opened (and brought up to date, once per process) when the crawl opens,
-before any fetch: an unreachable or misconfigured database stops the run with a message
-naming it. The crawl plan is read from it then. All database work runs on a few
+The database is opened (and brought up to date, once per process) when the pipeline is
+built, before the crawl starts: an unreachable or misconfigured database refuses the run
+in one line naming it. The crawl plan is read from it then. All database work runs on a few
 dedicated threads (``ATLAS_DB_CONNECTIONS``), each with its own connection, so the
 crawl's event loop never blocks on it; checks of one document are serialized by the
 recorder's row lock. A new text is confirmed by a second fetch before it becomes a
@@ -22,14 +22,15 @@ from itemadapter import ItemAdapter
 from scrapy.crawler import Crawler
 
 from atlas_crawl.crawl.plan import CrawlPlan
+from atlas_crawl.crawl.refusal import refuse
 from atlas_crawl.declarations import rules_to_json
 from atlas_crawl.extraction import EXTRACTOR_VERSION
 from atlas_crawl.extraction.check import extract_check
 from atlas_crawl.extraction.extract import reextract_stored
 from atlas_crawl.model import PolicyCheck
 from atlas_crawl.storage.database import Database, DatabaseUnavailable, database
-from atlas_crawl.storage.migrate import ensure_schema
-from atlas_crawl.storage.plan import document_states
+from atlas_crawl.storage.migrate import MigrationError, ensure_schema
+from atlas_crawl.storage.plan import document_states, untracked_documents
 from atlas_crawl.storage.recorder import (
     DEFAULT_MIN_LENGTH_RATIO,
     CheckRecord,
@@ -84,6 +85,7 @@ class StorePipeline:
         self._local = threading.local()
         self._connections: list[psycopg.Connection] = []
         self._connections_lock = threading.Lock()
+        self._open()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
@@ -101,19 +103,19 @@ class StorePipeline:
         return conn
 
     def _open(self) -> None:
-        self.database = database(self.settings)
-        applied = ensure_schema(self.conn)
+        """Before the crawl starts: the schema brought up to date, the plan read. A
+        database that cannot be used refuses the crawl in one line (and the process
+        exits non-zero) before anything is fetched."""
+        try:
+            self.database = database(self.settings)
+            with self.database.connect(autocommit=True) as conn:
+                applied = ensure_schema(conn)
+                self.plan.load(document_states(conn), untracked_documents(conn))
+        except (DatabaseUnavailable, MigrationError, psycopg.Error) as exc:
+            message = " ".join(str(exc).split())
+            raise refuse(log, f"database unavailable, nothing was fetched: {message}") from None
         if applied:
             log.info("database schema upgraded: %s", ", ".join(applied))
-        self.plan.load(document_states(self.conn))
-
-    async def open_spider(self, spider: Any = None) -> None:
-        try:
-            await asyncio.get_running_loop().run_in_executor(self.executor, self._open)
-        except DatabaseUnavailable as exc:
-            # Raised, not CloseSpider: the crawl then fails to start and exits non-zero.
-            log.error("database unavailable, nothing was fetched: %s", exc)
-            raise
 
     async def close_spider(self, spider: Any = None) -> None:
         self.executor.shutdown(wait=True)
@@ -147,6 +149,10 @@ class StorePipeline:
         check.result = result
         if self.stats is not None:
             self.stats.inc_value(f"atlas/checks/{result.outcome}")
+            if result.failure_reason is not None:
+                self.stats.inc_value(f"atlas/failed/{result.failure_reason}")
+            if result.change_id is not None:
+                self.stats.inc_value(f"atlas/changes/{result.change_kind}")
         if result.outcome == "candidate" and not check.verifying:
             self.plan.verify_later(check.document)
         _log_result(check, result)

@@ -42,7 +42,7 @@ class WarcPipeline:
     def from_crawler(cls, crawler: Crawler) -> WarcPipeline:
         settings = crawler.settings
         if not settings.getbool("ATLAS_WARC", True):
-            raise NotConfigured("ATLAS_WARC is off")
+            raise NotConfigured("ATLAS_WARC is off: no WARC evidence is written")
         return cls(
             WarcStore(evidence_dir(settings), settings.getint("ATLAS_WARC_MAX_BYTES", 100 << 20))
         )

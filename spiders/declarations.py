@@ -3,11 +3,20 @@ in a folder of Open Terms Archive declarations."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
+from atlas_crawl.crawl.refusal import refuse
 from atlas_crawl.crawl.spider import TrackingSpider
-from atlas_crawl.declarations import TrackedDocument, load_ota_folder, service_names
+from atlas_crawl.declarations import (
+    DeclarationError,
+    TrackedDocument,
+    load_ota_folder,
+    service_names,
+)
+
+log = logging.getLogger(__name__)
 
 
 class DeclarationsSpider(TrackingSpider):
@@ -27,9 +36,12 @@ class DeclarationsSpider(TrackingSpider):
             self._documents = documents
             return
         if not path:
-            raise ValueError("the declarations spider needs -a path=DIR (a declarations folder)")
+            raise refuse(log, "the declarations spider needs -a path=DIR (a declarations folder)")
         # Loaded (and checked) here, so a bad declaration stops the run before any fetch.
-        self._documents = load_ota_folder(Path(path), service_names(services))
+        try:
+            self._documents = load_ota_folder(Path(path), service_names(services))
+        except DeclarationError as exc:
+            raise refuse(log, str(exc)) from None
 
     def tracked_documents(self) -> list[TrackedDocument]:
         return self._documents

@@ -3,16 +3,20 @@
 
 -- name: recent_changes
 -- What changed since a given time (the README's "what changed this week").
-SELECT change_id, platform, document_type, detected_at, from_version_id, to_version_id,
-       chars_added, chars_removed, kind, kind_reason
-FROM document_changes
-WHERE detected_at >= %(since)s
-ORDER BY detected_at DESC, change_id DESC;
+SELECT c.change_id, c.record_id, c.platform, c.document_type, c.detected_at,
+       c.from_version_id, c.to_version_id, f.version_number AS from_number,
+       t.version_number AS to_number, c.chars_added, c.chars_removed, c.kind, c.kind_reason
+FROM document_changes c
+JOIN document_versions f ON f.version_id = c.from_version_id
+JOIN document_versions t ON t.version_id = c.to_version_id
+WHERE c.detected_at >= %(since)s
+ORDER BY c.detected_at DESC, c.change_id DESC;
 
 -- name: document_history
 -- One document's versions, oldest first, with the change that made each one.
-SELECT v.version_id, v.version_number, v.text_sha256, v.first_seen_at, v.last_seen_at,
-       c.change_id, c.chars_added, c.chars_removed, c.kind, c.kind_reason
+SELECT v.version_id, v.record_id, v.version_number, v.text_sha256, v.first_seen_at,
+       v.last_seen_at, c.change_id, c.record_id AS change_record_id, c.chars_added,
+       c.chars_removed, c.kind, c.kind_reason
 FROM document_versions v
 LEFT JOIN document_changes c ON c.to_version_id = v.version_id
 WHERE v.platform = %(platform)s AND v.document_type = %(document_type)s
@@ -37,7 +41,7 @@ ORDER BY d.platform, d.document_type;
 
 -- name: version_text
 -- A version's text and where it came from.
-SELECT v.platform, v.document_type, v.url, v.version_number, v.text_sha256,
+SELECT v.platform, v.document_type, v.url, v.version_number, v.record_id, v.text_sha256,
        v.first_seen_at, v.raw_sha256, t.text
 FROM document_versions v
 JOIN versions t USING (version_id)
@@ -45,7 +49,8 @@ WHERE v.version_id = %(version_id)s;
 
 -- name: change_detail
 -- A change with the texts on both sides.
-SELECT c.change_id, c.platform, c.document_type, c.url, c.detected_at, c.chars_added,
+SELECT c.change_id, c.record_id, c.platform, c.document_type, c.url, c.detected_at,
+       c.chars_added,
        c.chars_removed, c.kind, c.kind_reason, c.diff, c.from_version_id, c.to_version_id,
        old.version_number AS from_number, new.version_number AS to_number,
        old.text AS old_text, new.text AS new_text
@@ -53,3 +58,35 @@ FROM document_changes c
 JOIN versions old ON old.version_id = c.from_version_id
 JOIN versions new ON new.version_id = c.to_version_id
 WHERE c.change_id = %(change_id)s;
+
+-- name: document_status
+-- Every document, what needs a look first: the longest failing streaks, then documents
+-- never checked, then the rest by name.
+SELECT platform, document_type, url, record_id, tracked, untracked_at, last_checked_at,
+       last_outcome, last_failure_reason, last_failure_detail, last_success_at,
+       version_number, version_record_id, current_since, last_change_record_id,
+       last_changed_at, failing_checks, failing_since
+FROM document_status
+WHERE tracked OR %(all)s
+ORDER BY tracked DESC, failing_checks DESC, failing_since, last_checked_at IS NOT NULL,
+         platform, document_type;
+
+-- name: document_names
+-- Every recorded (platform, document type), to resolve names a user typed.
+SELECT p.name AS platform, d.document_type
+FROM documents d JOIN platforms p USING (platform_id)
+ORDER BY 1, 2;
+
+-- name: untrack_document
+UPDATE documents d SET untracked_at = coalesce(d.untracked_at, now())
+FROM platforms p
+WHERE p.platform_id = d.platform_id AND p.name = %(platform)s
+  AND d.document_type = %(document_type)s
+RETURNING d.document_id;
+
+-- name: track_document
+UPDATE documents d SET untracked_at = NULL
+FROM platforms p
+WHERE p.platform_id = d.platform_id AND p.name = %(platform)s
+  AND d.document_type = %(document_type)s
+RETURNING d.document_id;

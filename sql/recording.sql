@@ -133,3 +133,14 @@ WHERE version_id = %(version)s
 -- name: versions_to_archive
 SELECT v.version_id, d.url FROM versions v JOIN documents d USING (document_id)
 WHERE v.archive_status IN ('pending', 'failed') ORDER BY v.version_id
+
+-- name: version_with_text
+-- The document's latest version with this text, if any.
+SELECT version_id, version_number FROM versions
+WHERE document_id = %(document)s AND text_sha256 = %(text_sha256)s
+ORDER BY version_number DESC LIMIT 1
+
+-- name: version_seen_earlier
+-- A capture older than any seen of this version (an archive imported late).
+UPDATE versions SET first_seen_at = %(seen)s
+WHERE version_id = %(version)s AND first_seen_at > %(seen)s

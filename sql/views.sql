@@ -109,3 +109,47 @@ SELECT k.check_id, 0, k.requested_url, k.final_url, k.http_status, NULL::jsonb,
        k.raw_sha256, NULL::text, NULL::bigint, NULL::text
 FROM document_checks k  -- which knows how a check row's final URL is stored
 WHERE NOT EXISTS (SELECT 1 FROM check_pages p WHERE p.check_id = k.check_id);
+
+-- Every document with where it stands: its last check, current version, last change, and
+-- the streak of failed checks it is on (0 when its last check did not fail).
+CREATE OR REPLACE VIEW document_status AS
+SELECT p.name                AS platform,
+       d.document_type,
+       d.url,
+       d.document_id,
+       d.record_id,
+       d.untracked_at IS NULL AS tracked,
+       d.untracked_at,
+       k.checked_at          AS last_checked_at,
+       k.outcome             AS last_outcome,
+       k.failure_reason      AS last_failure_reason,
+       k.failure_detail      AS last_failure_detail,
+       ok.checked_at         AS last_success_at,
+       v.version_number,
+       v.version_id,
+       v.record_id           AS version_record_id,
+       v.first_seen_at       AS current_since,
+       c.change_id           AS last_change_id,
+       c.record_id           AS last_change_record_id,
+       c.detected_at         AS last_changed_at,
+       s.failing_checks,
+       s.failing_since
+FROM documents d
+JOIN platforms p USING (platform_id)
+LEFT JOIN LATERAL (
+    SELECT checked_at, outcome, failure_reason, failure_detail FROM checks
+    WHERE document_id = d.document_id ORDER BY check_id DESC LIMIT 1) k ON true
+LEFT JOIN LATERAL (
+    SELECT check_id, checked_at FROM checks
+    WHERE document_id = d.document_id AND outcome <> 'failed'
+    ORDER BY check_id DESC LIMIT 1) ok ON true
+LEFT JOIN LATERAL (
+    SELECT version_id, version_number, record_id, first_seen_at FROM versions
+    WHERE document_id = d.document_id ORDER BY version_number DESC LIMIT 1) v ON true
+LEFT JOIN LATERAL (
+    SELECT change_id, record_id, detected_at FROM changes
+    WHERE document_id = d.document_id ORDER BY change_id DESC LIMIT 1) c ON true
+LEFT JOIN LATERAL (
+    SELECT count(*) AS failing_checks, min(checked_at) AS failing_since FROM checks f
+    WHERE f.document_id = d.document_id AND f.outcome = 'failed'
+      AND f.check_id > coalesce(ok.check_id, 0)) s ON true;

@@ -85,16 +85,26 @@ def _warcs(conn: psycopg.Connection, folder: Path) -> Iterator[Mismatch]:
     for check_id, position, file, offset, stored_digest, raw_sha256 in rows:
         where = f"check {check_id} page {position} ({file}@{offset})"
         try:
-            payload, recomputed, in_record = read_capture(folder, file, offset)
-        except (OSError, ValueError, Exception) as exc:
-            yield Mismatch("warc", where, f"unreadable: {exc}")
+            read = read_capture(folder, file, offset)
+        except FileNotFoundError:
+            yield Mismatch("warc", where, "the WARC file is missing")
             continue
-        if recomputed != in_record:
+        except Exception as exc:  # any damage to the bytes is a finding, said in one line
+            yield Mismatch("warc", where, f"unreadable (damaged bytes?): {_one_line(exc)}")
+            continue
+        for problem in read.problems:
+            yield Mismatch("warc", where, problem)
+        if read.recomputed_digest != read.stored_digest:
             yield Mismatch("warc", where, "record payload does not match its WARC-Payload-Digest")
-        elif recomputed != stored_digest:
+        elif read.recomputed_digest != stored_digest:
             yield Mismatch("warc", where, "record digest differs from the one the check stored")
-        elif raw_sha256 and hashlib.sha256(payload).hexdigest() != raw_sha256:
+        elif raw_sha256 and hashlib.sha256(read.payload).hexdigest() != raw_sha256:
             yield Mismatch("warc", where, "record payload differs from the stored capture")
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+    return f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__
 
 
 def _chains(conn: psycopg.Connection) -> Iterator[Mismatch]:

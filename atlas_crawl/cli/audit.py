@@ -31,12 +31,16 @@ def cmd_warc(args: argparse.Namespace) -> int:
     from atlas_crawl.audit.bundle import NotFound, write_checks_warc
 
     out = Path(args.out or f"atlas-checks-{'-'.join(map(str, args.check_ids))}.warc.gz")
+    # Written beside the target and moved into place whole: a failure leaves nothing.
+    partial = out.with_name(out.name + ".partial")
     try:
-        with connect(args) as conn, out.open("wb") as fh:
+        with connect(args) as conn, partial.open("wb") as fh:
             pages = write_checks_warc(conn, args.check_ids, fh)
+        partial.replace(out)
     except NotFound as exc:
-        out.unlink(missing_ok=True)
         raise UsageError(str(exc)) from None
+    finally:
+        partial.unlink(missing_ok=True)
     print(f"wrote {pages} captured page(s) to {out}")
     return 0
 

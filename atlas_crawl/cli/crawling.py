@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from atlas_crawl.cli.common import UsageError, connect, database_of, settings_of, use_color
+from atlas_crawl.cli.names import match_one
 from atlas_crawl.storage.migrate import ensure_schema, upgrade
 
 
@@ -27,11 +28,12 @@ def cmd_crawl(args: argparse.Namespace) -> int:
 
     overrides: dict[str, Any] = {"ATLAS_DUE_HOURS": args.due, "ATLAS_REDIS_URL": args.redis}
     settings = settings_of(args, **overrides)
-    available = sorted(platform_spiders(settings))
-    names = args.platforms or ([] if args.declarations else available)
-    unknown = sorted(set(names) - set(available))
-    if unknown:
-        raise UsageError(f"unknown platform(s) {', '.join(unknown)}; known: {', '.join(available)}")
+    spiders = platform_spiders(settings)
+    # A platform is named by its spider (`linkedin`) or its name (`LinkedIn`), any case.
+    by_name = {name: name for name in spiders} | {c.platform: n for n, c in spiders.items()}
+    names = [by_name[match_one(n, by_name, "platform")] for n in args.platforms]
+    if not args.platforms and not args.declarations:
+        names = sorted(spiders)
     if args.services and not args.declarations:
         raise UsageError("--services needs --declarations")
     declared = None
@@ -72,10 +74,23 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         crawlers.append(crawler)
         process.crawl(crawler, path=args.declarations, documents=declared, **common)
     process.start()
-    if getattr(process, "bootstrap_failed", False):
+    stats = [c.stats.get_stats() if c.stats else {} for c in crawlers]
+    for values in stats:
+        if values.get("atlas/summary"):
+            print(values["atlas/summary"])
+    if getattr(process, "bootstrap_failed", False) or any(
+        v.get("finish_reason") not in (None, "finished") for v in stats
+    ):
         return 1
-    failed = sum(c.stats.get_value("atlas/checks/failed", 0) for c in crawlers if c.stats)
-    return 3 if failed and args.strict else 0
+    checks = sum(v.get(k, 0) for v in stats for k in v if k.startswith("atlas/checks/"))
+    failed = sum(v.get("atlas/checks/failed", 0) for v in stats)
+    if checks and failed == checks:
+        print(f"atlas-crawl: every check failed ({failed})", file=sys.stderr)
+        return 4
+    if failed and args.strict:
+        print(f"atlas-crawl: {failed} check(s) failed (--strict)", file=sys.stderr)
+        return 3
+    return 0
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:

@@ -4,8 +4,11 @@ about (``crawling``, ``reading``, ``audit``); this one only parses and dispatche
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
+
+import psycopg
 
 from atlas_crawl import __version__
 from atlas_crawl.cli.audit import cmd_archive, cmd_cite, cmd_export, cmd_verify, cmd_warc
@@ -18,6 +21,7 @@ from atlas_crawl.cli.crawling import (
     cmd_reextract,
 )
 from atlas_crawl.cli.reading import cmd_diff, cmd_history, cmd_show
+from atlas_crawl.cli.status import cmd_status, cmd_track, cmd_untrack
 from atlas_crawl.config import ConfigError
 from atlas_crawl.storage.database import DatabaseUnavailable
 from atlas_crawl.storage.migrate import MigrationError
@@ -43,7 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     crawl = sub.add_parser("crawl", help="check platforms' documents (all, or those named)")
-    crawl.add_argument("platforms", nargs="*", help="spider names (default: every platform)")
+    crawl.add_argument(
+        "platforms", nargs="*", help="spider or platform names, any case (default: every platform)"
+    )
     crawl.add_argument(
         "--declarations",
         metavar="DIR",
@@ -69,19 +75,43 @@ def build_parser() -> argparse.ArgumentParser:
     )
     crawl.set_defaults(func=cmd_crawl)
 
-    history = sub.add_parser("history", help="recent changes, or one document's versions")
-    history.add_argument("--platform")
+    history = sub.add_parser(
+        "history", help="recent changes, or the versions of a platform's documents"
+    )
+    history.add_argument("--platform", help="a platform (any case); alone: all its documents")
     history.add_argument("--document", help="document type, e.g. 'Privacy Policy'")
     history.add_argument("--days", type=int, default=7, help="window for recent changes")
+    history.add_argument("--json", action="store_true", help="one JSON object per line")
     history.set_defaults(func=cmd_history)
 
+    status = sub.add_parser(
+        "status", help="where every tracked document stands; what needs a look comes first"
+    )
+    status.add_argument("--json", action="store_true", help="one JSON object per line")
+    status.add_argument("--all", action="store_true", help="untracked documents too")
+    status.add_argument(
+        "--fail-on",
+        type=int,
+        metavar="CHECKS",
+        help="exit 1 when a document's last CHECKS checks or more all failed (monitoring)",
+    )
+    status.set_defaults(func=cmd_status)
+
+    for name, func, verb in (("untrack", cmd_untrack, "stop"), ("track", cmd_track, "resume")):
+        tracking = sub.add_parser(
+            name, help=f"{verb} checking a document, or every document of a platform"
+        )
+        tracking.add_argument("platform")
+        tracking.add_argument("document", nargs="?", help="document type (default: all)")
+        tracking.set_defaults(func=func)
+
     diff = sub.add_parser("diff", help="show a change")
-    diff.add_argument("change_id", type=int)
+    diff.add_argument("change", help="AC-C-000003 or a change id")
     diff.add_argument("--color", choices=["auto", "always", "never"], default="auto")
     diff.set_defaults(func=cmd_diff)
 
     show = sub.add_parser("show", help="print a version's text")
-    show.add_argument("version_id", type=int)
+    show.add_argument("version", help="AC-V-000012 or a version id")
     show.add_argument("--text-only", action="store_true", help="only the text, no header")
     show.set_defaults(func=cmd_show)
 
@@ -139,8 +169,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except (DatabaseUnavailable, MigrationError, ConfigError, UsageError) as exc:
-        print(f"atlas-crawl: {exc}", file=sys.stderr)
-        return 2
+        return _say(str(exc))
+    except (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn):
+        return _say(
+            "the database has no atlas-crawl history yet, or an older schema: "
+            "run `atlas-crawl db upgrade` (a crawl does it too)"
+        )
+    except psycopg.OperationalError as exc:
+        return _say(f"the database stopped answering: {_one_line(exc)}")
+    except BrokenPipeError:
+        # The reader went away (`atlas-crawl history | head`): nothing more to say.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141  # as a process killed by SIGPIPE
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+
+
+def _say(message: str) -> int:
+    print(f"atlas-crawl: {message}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

@@ -3,45 +3,76 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from datetime import UTC, date, datetime
+from typing import Any
 
 from atlas_crawl.cli.common import UsageError, connect, use_color
+from atlas_crawl.cli.names import documents_named, record_number
 from atlas_crawl.history.report import (
     NotFound,
     change_text,
     document_history,
+    document_history_rows,
     recent_history,
+    recent_rows,
     version_text,
 )
 
 
+def json_line(row: dict[str, Any]) -> str:
+    """One JSON object on one line; times in UTC, ISO 8601."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, datetime):
+            return value.astimezone(UTC).isoformat()
+        if isinstance(value, date):
+            return value.isoformat()
+        return value
+
+    return json.dumps({k: plain(v) for k, v in row.items()}, ensure_ascii=False)
+
+
 def cmd_history(args: argparse.Namespace) -> int:
-    if bool(args.platform) != bool(args.document):
-        raise UsageError("history needs both --platform and --document, or neither")
     with connect(args) as conn:
-        try:
-            if args.platform:
-                print(document_history(conn, args.platform, args.document))
-            else:
-                print(recent_history(conn, args.days))
-        except NotFound as exc:
-            raise UsageError(str(exc)) from None
+        if args.platform or args.document:
+            documents = documents_named(conn, args.platform, args.document)
+            if not documents:
+                raise UsageError(f"no documents of {args.platform}")
+            for i, (platform, document_type) in enumerate(documents):
+                if args.json:
+                    for row in document_history_rows(conn, platform, document_type):
+                        print(json_line({"platform": platform, "document_type": document_type,
+                                         **row}))  # fmt: skip
+                    continue
+                try:
+                    print(("\n" if i else "") + document_history(conn, platform, document_type))
+                except NotFound as exc:
+                    print(f"{exc}")
+        elif args.json:
+            for row in recent_rows(conn, args.days):
+                print(json_line(row))
+        else:
+            print(recent_history(conn, args.days))
     return 0
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
+    number = record_number(args.change, "change")
     with connect(args) as conn:
         try:
-            print(change_text(conn, args.change_id, use_color(args.color)))
+            print(change_text(conn, number, use_color(args.color)))
         except NotFound as exc:
             raise UsageError(str(exc)) from None
     return 0
 
 
 def cmd_show(args: argparse.Namespace) -> int:
+    number = record_number(args.version, "version")
     with connect(args) as conn:
         try:
-            sys.stdout.write(version_text(conn, args.version_id, header=not args.text_only))
+            sys.stdout.write(version_text(conn, number, header=not args.text_only))
         except NotFound as exc:
             raise UsageError(str(exc)) from None
     return 0

@@ -15,6 +15,7 @@ from typing import Any
 from scrapy.settings import BaseSettings
 
 from atlas_crawl.crawl.distributed import distributed_settings
+from atlas_crawl.crawl.refusal import install_filters
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -60,4 +61,5 @@ def derived_settings(settings: BaseSettings) -> dict[str, Any]:
 
 class AtlasAddon:
     def update_settings(self, settings: BaseSettings) -> None:
+        install_filters()  # one line per robots.txt failure, no traceback
         settings.setdict(derived_settings(settings), priority="addon")

@@ -30,7 +30,11 @@ class CrawlPlan:
     crawl_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     # The document states read from the database when the crawl opened.
     states: dict[tuple[str, str], DocumentState] = field(default_factory=dict)
+    # Documents a user untracked (``atlas-crawl untrack``): not checked.
+    untracked: set[tuple[str, str]] = field(default_factory=set)
     loaded: bool = False
+    # Documents this crawl set out to check (first fetches, not confirmations).
+    documents_total: int = 0
     # The round this crawl's checks belong to (distributed mode, or -a round=NAME).
     round: str | None = None
     spider_name: str = ""
@@ -45,8 +49,16 @@ class CrawlPlan:
             plan = _PLANS[crawler] = cls()
         return plan
 
-    def load(self, states: dict[tuple[str, str], DocumentState]) -> None:
+    def load(
+        self,
+        states: dict[tuple[str, str], DocumentState],
+        untracked: set[tuple[str, str]] | None = None,
+    ) -> None:
         self.states, self.loaded = states, True
+        self.untracked = untracked or set()
+
+    def is_untracked(self, document: TrackedDocument) -> bool:
+        return (document.platform, document.document_type) in self.untracked
 
     def state(self, document: TrackedDocument) -> DocumentState | None:
         return self.states.get((document.platform, document.document_type))

@@ -24,6 +24,7 @@ from twisted.internet.error import DNSLookupError, TCPTimedOutError, TimeoutErro
 from twisted.python.failure import Failure
 
 from atlas_crawl.crawl.plan import CrawlPlan
+from atlas_crawl.crawl.rendering import declared_selectors, selectors_missing, wait_for_selectors
 from atlas_crawl.crawl.responses import (
     keep_document_response,
     memento_time,
@@ -52,6 +53,7 @@ class TrackingSpider(scrapy.Spider):
 
     plan: CrawlPlan
     _verifying: int
+    _selector_wait: float
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> TrackingSpider:
@@ -62,6 +64,7 @@ class TrackingSpider(scrapy.Spider):
         if kwargs.get("crawl_id"):
             spider.plan.crawl_id = str(kwargs["crawl_id"])
         spider._verifying = 0
+        spider._selector_wait = crawler.settings.getfloat("ATLAS_RENDER_SELECTOR_WAIT", 30.0)
         crawler.signals.connect(spider._on_idle, signal=signals.spider_idle)
         return spider
 
@@ -90,18 +93,24 @@ class TrackingSpider(scrapy.Spider):
         if not self.plan.loaded:
             self.logger.warning("no crawl plan from the database: checking everything")
         now = datetime.now(UTC)
-        skipped = 0
+        skipped = untracked = 0
         for document in self.tracked_documents():
+            if self.plan.is_untracked(document):
+                untracked += 1
+                continue
             if not self.plan.is_due(document, due_hours, now):
                 skipped += 1
                 continue
             self._warn_filters(document)
             validators = self.plan.state(document) if conditional else None
+            self.plan.documents_total += 1
             yield self._request(self._new_check(document), 0, validators)
         if skipped:
             self.logger.info(
                 "%d documents checked in the last %s hours: not due", skipped, due_hours
             )
+        if untracked:
+            self.logger.info("%d untracked documents: not checked", untracked)
 
     def _on_idle(self) -> None:
         """Once the first pass is over: the confirmation re-fetches the store asked for."""
@@ -169,6 +178,9 @@ class TrackingSpider(scrapy.Spider):
                 },
                 atlas_served=served,
             )
+            wait = wait_for_selectors(source, self._selector_wait)
+            if wait is not None:
+                meta["playwright_page_methods"] = [wait]
         return scrapy.Request(
             source.url,
             headers=headers or None,
@@ -198,6 +210,13 @@ class TrackingSpider(scrapy.Spider):
             check.checked_at = datetime.now(UTC)
             check.captured_at = memento_time(response) or check.checked_at
         page_obj = response.meta.get("playwright_page")
+        if page_obj is not None and selectors_missing(response.meta):
+            source = check.document.rules.sources[position]
+            check.fail(
+                "selector matched nothing",
+                f"{', '.join(declared_selectors(source))} did not appear within "
+                f"{self._selector_wait:g} s after the page loaded",
+            )
         if page_obj is not None:
             browser = page_obj.context.browser
             check.fetcher = f"browser chromium {browser.version if browser else ''}".strip()
@@ -206,7 +225,7 @@ class TrackingSpider(scrapy.Spider):
             # A check that sees the last settled capture again can neither make, propose
             # nor confirm a version: no WARC record, so neither the bytes as served nor a
             # screenshot (each costs more than the rendering).
-            if self.plan.settled_text(check) is None:
+            if check.failure_reason is None and self.plan.settled_text(check) is None:
                 served = response.meta.get("atlas_served", {}).get("response")
                 if served is not None:
                     try:

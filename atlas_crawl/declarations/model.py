@@ -7,12 +7,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-# Document types as Open Terms Archive names them; a platform spider must use one.
+# Document types as Open Terms Archive names them (its terms types, 2.2.0, and the older
+# names still found in declarations); every declaration must use one.
 DOCUMENT_TYPES: frozenset[str] = frozenset(
     {
         "Acceptable Use Policy",
         "Accessibility Statement",
         "Advertising Content Policy",
+        "Affiliate Agreement",
+        "Anti-corruption Policy",
         "Brand Guidelines",
         "Business Mediation Policy",
         "Business Privacy Policy",
@@ -20,6 +23,7 @@ DOCUMENT_TYPES: frozenset[str] = frozenset(
         "Closed Captioning Policy",
         "Commercial Terms",
         "Community Guidelines",
+        "Complaints Policy",
         "Conditions of Carriage",
         "Content Monetisation Policy",
         "Cookies Policy",
@@ -30,20 +34,31 @@ DOCUMENT_TYPES: frozenset[str] = frozenset(
         "Developer Terms",
         "Editorial Policy",
         "Financial Information",
+        "General Conditions of Sale",
+        "Human Rights Policy",
+        "Hyperlinks Policy",
         "Imprint",
         "In-App Purchases Policy",
         "Law Enforcement Guidelines",
         "Live Policy",
+        "Marketplace Buyers Conditions",
+        "Marketplace Sellers Conditions",
+        "Platform to Business Notice",
+        "Premium Partner Conditions",
         "Privacy Policy",
+        "Quality Guidelines",
+        "Ranking Parameters Description",
+        "Restricted Use Policy",
         "Review Guidelines",
         "Seller Warranty",
         "Service Level Agreement",
         "Single Sign-On Policy",
-        "Trackers Policy",
         "Terms of Service",
+        "Trackers Policy",
         "User Consent Policy",
         "Vulnerability Disclosure Policy",
         "Warranty Terms",
+        "Whistleblower Policy",
     }
 )
 

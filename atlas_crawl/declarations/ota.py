@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from atlas_crawl.declarations.model import DeclarationError, TrackedDocument
-from atlas_crawl.declarations.parse import parse_ota_rules
+from atlas_crawl.declarations.parse import check_document_type, parse_ota_rules
 
 
 def load_ota_file(path: Path) -> list[TrackedDocument]:
@@ -34,6 +34,7 @@ def load_ota_file(path: Path) -> list[TrackedDocument]:
             raise DeclarationError(f"{history_path}: cannot read history: {exc}") from None
     documents = []
     for doc_type, decl in terms.items():
+        check_document_type(doc_type, f"{where}: terms")
         rules = parse_ota_rules(decl, f"{where}: terms[{doc_type!r}]")
         old = []
         for i, entry in enumerate(history.get(doc_type, [])):
@@ -51,21 +52,41 @@ def service_names(text: str | None) -> list[str] | None:
     return [s for s in text.split(",") if s.strip()] if text else None
 
 
+def _service_name(file: Path) -> str | None:
+    """The ``name`` a declaration file gives its service (None if unreadable: loading it
+    says why)."""
+    try:
+        name = json.loads(file.read_text(encoding="utf-8")).get("name")
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError):
+        return None
+    return name if isinstance(name, str) else None
+
+
 def load_ota_folder(path: Path, services: Iterable[str] | None = None) -> list[TrackedDocument]:
-    """Every document declared in a folder of Open Terms Archive declarations."""
+    """Every document declared in a folder of Open Terms Archive declarations; with
+    ``services``, those whose file or ``name`` is one of them (any case)."""
     if not path.is_dir():
         raise DeclarationError(f"{path}: not a folder of declarations")
-    wanted = {s.strip() for s in services} if services is not None else None
+    files = [
+        f
+        for f in sorted(path.glob("*.json"))
+        if not f.name.endswith((".history.json", ".filters.json"))
+    ]
+    if not files:
+        raise DeclarationError(f"{path}: no declarations here (<service>.json files)")
+    chosen = files
+    if services is not None:
+        names = {f: {f.name[: -len(".json")], _service_name(f) or ""} for f in files}
+        wanted = {s.strip().lower() for s in services if s.strip()}
+        chosen = [f for f in files if wanted & {n.lower() for n in names[f]}]
+        found = {n.lower() for f in chosen for n in names[f]}
+        missing = sorted({s.strip() for s in services if s.strip().lower() not in found})
+        if missing:
+            known = sorted({n for f in files for n in names[f] if n})
+            raise DeclarationError(
+                f"{path}: no declaration for services {missing} (known: {', '.join(known)})"
+            )
     documents = []
-    found: set[str] = set()
-    for file in sorted(path.glob("*.json")):
-        if file.name.endswith(".history.json") or file.name.endswith(".filters.json"):
-            continue
-        service = file.name[: -len(".json")]
-        if wanted is not None and service not in wanted:
-            continue
-        found.add(service)
+    for file in chosen:
         documents.extend(load_ota_file(file))
-    if wanted is not None and wanted - found:
-        raise DeclarationError(f"{path}: no declaration for services {sorted(wanted - found)}")
     return documents

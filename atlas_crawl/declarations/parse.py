@@ -4,6 +4,7 @@ naming the file and the field."""
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -142,13 +143,22 @@ def parse_ota_rules(decl: Mapping[str, Any], where: str) -> Rules:
     return Rules(tuple(sources), valid_until)
 
 
+def check_document_type(document_type: str, where: str) -> str:
+    """``document_type`` if Open Terms Archive knows it, else an error with the closest."""
+    if document_type in DOCUMENT_TYPES:
+        return document_type
+    close = difflib.get_close_matches(document_type, sorted(DOCUMENT_TYPES), n=2, cutoff=0.6)
+    hint = (
+        f"did you mean {' or '.join(map(repr, close))}?"
+        if close
+        else f"known: {', '.join(sorted(DOCUMENT_TYPES))}"
+    )
+    raise DeclarationError(f"{where}: unknown document type {document_type!r} ({hint})")
+
+
 def from_spider_document(platform: str, doc: Document, where: str) -> TrackedDocument:
     """A platform spider's ``Document`` as a tracked document, checked field by field."""
-    if doc.document_type not in DOCUMENT_TYPES:
-        raise DeclarationError(
-            f"{where}.document_type: unknown document type {doc.document_type!r} "
-            f"(known: {', '.join(sorted(DOCUMENT_TYPES))})"
-        )
+    check_document_type(doc.document_type, f"{where}.document_type")
     decl: dict[str, Any] = {"executeClientScripts": bool(doc.render)}
     if doc.url is not None:
         decl["fetch"] = doc.url

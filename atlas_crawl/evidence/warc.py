@@ -192,16 +192,47 @@ def _write_records(writer: WARCWriter, page: WarcPage) -> None:
         writer.write_record(record)
 
 
-def read_capture(folder: Path, ref_file: str, offset: int) -> tuple[bytes, str, str]:
-    """The capture record at ``offset``: (payload, its recomputed digest, stored digest)."""
+@dataclass(frozen=True)
+class CaptureRecords:
+    """A capture's records as read back: the main record's payload and digests, and
+    whatever failed to check in it and its concurrent records (request, served
+    response, screenshot)."""
+
+    payload: bytes
+    recomputed_digest: str
+    stored_digest: str
+    problems: list[str]
+    records: int
+
+
+def read_capture(folder: Path, ref_file: str, offset: int) -> CaptureRecords:
+    """The capture at ``offset`` and the records written with it, every block and payload
+    digest checked. Raises ValueError (or a decoding error) when it cannot be read."""
     from warcio.archiveiterator import ArchiveIterator
 
+    problems: list[str] = []
+    main: tuple[bytes, str, str] | None = None
+    main_id = None
+    records = 0
     with (folder / ref_file).open("rb") as fh:
         fh.seek(offset)
-        for record in ArchiveIterator(fh):
-            if record.rec_type not in ("response", "resource"):
-                raise ValueError(f"record at {ref_file}:{offset} is a {record.rec_type}")
-            stored = record.rec_headers.get_header("WARC-Payload-Digest") or ""
+        for record in ArchiveIterator(fh, check_digests=True):
+            record_id = record.rec_headers.get_header("WARC-Record-ID")
+            if main is None:
+                if record.rec_type not in ("response", "resource"):
+                    raise ValueError(f"record at {ref_file}:{offset} is a {record.rec_type}")
+                main_id = record_id
+            elif record.rec_headers.get_header("WARC-Concurrent-To") != main_id:
+                break  # the next capture's records
             body = record.content_stream().read()
-            return body, payload_digest(body), stored
-    raise ValueError(f"no record at {ref_file}:{offset}")
+            records += 1
+            if record.digest_checker.passed is False:
+                problems += [
+                    f"{record.rec_type} record: {p}" for p in record.digest_checker.problems
+                ]
+            if main is None:
+                stored = record.rec_headers.get_header("WARC-Payload-Digest") or ""
+                main = (body, payload_digest(body), stored)
+    if main is None:
+        raise ValueError(f"no record at {ref_file}:{offset}")
+    return CaptureRecords(main[0], main[1], main[2], problems, records)

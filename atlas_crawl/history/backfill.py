@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -180,7 +180,9 @@ def _record_all(
             document_type=capture.document.document_type,
             url=capture.document.url,
             declaration=rules_to_json(rules),
-            checked_at=datetime.now(UTC),
+            # The check was made when the archive captured the page: a citation's
+            # "last verified" is then the archive's time, not the import's.
+            checked_at=capture.captured_at,
             captured_at=capture.captured_at,
             fetcher=source,
             user_agent=None,

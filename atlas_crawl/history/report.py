@@ -38,43 +38,57 @@ def kind_label(row: dict[str, Any]) -> str:
     return f"{row['kind']} ({row['kind_reason']})" if row["kind_reason"] else row["kind"]
 
 
-def document_history(conn: psycopg.Connection, platform: str, document_type: str) -> str:
-    params = {"platform": platform, "document_type": document_type}
-    rows = run(conn, "document_history", **params)
-    if not rows:
-        raise NotFound(f"no versions of {platform} / {document_type}")
+def document_history_rows(
+    conn: psycopg.Connection, platform: str, document_type: str
+) -> list[dict[str, Any]]:
+    """One document's versions, oldest first, with the change that made each one."""
+    rows = run(conn, "document_history", platform=platform, document_type=document_type)
     for row in rows:
         row["change"] = kind_label(row)
+    return rows
+
+
+def document_history(conn: psycopg.Connection, platform: str, document_type: str) -> str:
+    rows = document_history_rows(conn, platform, document_type)
+    if not rows:
+        raise NotFound(f"no versions of {platform} / {document_type}")
     columns = [
         "version_number",
-        "version_id",
+        "record_id",
         "first_seen_at",
         "last_seen_at",
-        "change_id",
+        "change_record_id",
         "change",
         "chars_added",
         "chars_removed",
         "text_sha256",
     ]
+    params = {"platform": platform, "document_type": document_type}
     counts = run(conn, "document_check_counts", **params)
     checks = ", ".join(f"{r['outcome']} {r['checks']}" for r in counts)
     return f"{platform} / {document_type}\n{table(rows, columns)}\n\nchecks: {checks}"
 
 
-def recent_history(conn: psycopg.Connection, days: int) -> str:
+def recent_rows(conn: psycopg.Connection, days: int) -> list[dict[str, Any]]:
+    """The changes of the last ``days`` days, newest first."""
     since = datetime.now(UTC) - timedelta(days=days)
     rows = run(conn, "recent_changes", since=since)
-    out = [f"changes in the last {days} days: {len(rows)}"]
     for row in rows:
         row["change"] = kind_label(row)
+        row["versions"] = f"{row['from_number']} -> {row['to_number']}"
+    return rows
+
+
+def recent_history(conn: psycopg.Connection, days: int) -> str:
+    rows = recent_rows(conn, days)
+    out = [f"changes in the last {days} days: {len(rows)}"]
     if rows:
         columns = [
-            "change_id",
+            "record_id",
             "detected_at",
             "platform",
             "document_type",
-            "from_version_id",
-            "to_version_id",
+            "versions",
             "change",
             "chars_added",
             "chars_removed",
@@ -94,7 +108,7 @@ def change_text(conn: psycopg.Connection, change_id: int, color: bool) -> str:
     c = rows[0]
     return "\n".join(
         [
-            f"change {c['change_id']}: {c['platform']} / {c['document_type']}",
+            f"change {c['change_id']} ({c['record_id']}): {c['platform']} / {c['document_type']}",
             f"version {c['from_number']} -> {c['to_number']}, detected "
             f"{c['detected_at'].astimezone(UTC):%Y-%m-%d %H:%M:%SZ}, "
             f"+{c['chars_added']} -{c['chars_removed']} characters, {kind_label(c)} change",
@@ -113,7 +127,8 @@ def version_text(conn: psycopg.Connection, version_id: int, header: bool) -> str
     if not header:
         return str(v["text"])
     return (
-        f"# {v['platform']} / {v['document_type']}, version {v['version_number']}\n"
+        f"# {v['platform']} / {v['document_type']}, version {v['version_number']} "
+        f"({v['record_id']})\n"
         f"# first seen {v['first_seen_at'].astimezone(UTC):%Y-%m-%d %H:%M:%SZ}, {v['url']}\n"
         f"# text sha256 {v['text_sha256']}, capture sha256 {v['raw_sha256']}\n\n" + v["text"]
     )

@@ -54,12 +54,14 @@ def ota_captures(
     repo: Path, documents: Iterable[TrackedDocument], ignored: dict[str, int]
 ) -> Iterator[Capture]:
     """Every capture of a declared document in a snapshots repository, oldest first."""
+    documents = list(documents)
     by_path: dict[tuple[str, str], TrackedDocument] = {}
     for doc in documents:
         # An OTA declaration's service is its file's name; a platform spider's, its platform.
         from_file = doc.origin.endswith(".json")
         service = Path(doc.origin).name.removesuffix(".json") if from_file else doc.platform
         by_path[(service, doc.document_type)] = doc
+    by_url = {_url_key(d.url): d for d in documents if len(d.rules.sources) == 1}
     log = _git(
         repo,
         "log",
@@ -84,6 +86,9 @@ def ota_captures(
                 if len(path.parts) != 2 or path.suffix not in (".html", ".pdf"):
                     continue
                 document = by_path.get((path.parts[0], path.stem))
+                if document is None and trailer.strip():
+                    # Named otherwise here (a platform spider's document): same URL.
+                    document = by_url.get(_url_key(trailer.strip()))
                 if document is None or len(document.rules.sources) != 1:
                     key = f"{path.parts[0]}/{path.stem}"
                     ignored[key] = ignored.get(key, 0) + 1

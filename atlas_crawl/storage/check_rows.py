@@ -70,6 +70,8 @@ class Previous:
     candidate_text_sha256: str | None
     candidate_captured_at: datetime | None
     candidate_raw_sha256: str | None
+    # The capture time of the last check that was not a failure.
+    settled_captured_at: datetime | None = None
 
 
 def previous_checks(conn: psycopg.Connection, document_id: int) -> Previous:
@@ -85,6 +87,7 @@ def previous_checks(conn: psycopg.Connection, document_id: int) -> Previous:
         row[6] if pending else None,
         row[7] if pending else None,
         row[8] if pending else None,
+        row[7],
     )
 
 

@@ -117,6 +117,13 @@ def connect(url: str, source: str = "ATLAS_DATABASE_URL", **kwargs: object) -> p
     """A connection, or ``DatabaseUnavailable`` naming the server, where its URL came
     from, and the reason."""
     try:
+        psycopg.conninfo.conninfo_to_dict(url)
+    except psycopg.ProgrammingError as exc:
+        raise DatabaseUnavailable(
+            f"the database URL from {source} is not valid ({exc}); expected the form "
+            "postgresql://user@host:5432/database"
+        ) from None
+    try:
         return psycopg.connect(url, connect_timeout=10, **kwargs)  # type: ignore[arg-type]
     except psycopg.ProgrammingError as exc:
         raise DatabaseUnavailable(f"the database URL from {source} is not valid: {exc}") from exc

@@ -87,3 +87,12 @@ def document_states(conn: psycopg.Connection) -> dict[tuple[str, str], DocumentS
             extractor if same else None,
         )
     return states
+
+
+def untracked_documents(conn: psycopg.Connection) -> set[tuple[str, str]]:
+    """(platform, document type) of the documents a user untracked: crawls skip them."""
+    rows = conn.execute(
+        """SELECT p.name, d.document_type FROM documents d JOIN platforms p USING (platform_id)
+           WHERE d.untracked_at IS NOT NULL"""
+    ).fetchall()
+    return {(r[0], r[1]) for r in rows}

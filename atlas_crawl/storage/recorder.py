@@ -28,6 +28,7 @@ from atlas_crawl.storage.check_rows import (
     set_version,
     store_captures,
 )
+from atlas_crawl.storage.queries import query
 from atlas_crawl.storage.records import (
     CheckRecord,
     CheckResult,
@@ -94,6 +95,8 @@ def record_check(
         step.refuse_stale_plan(latest)
         if rec.not_modified or rec.same_capture_text_sha256 is not None:
             return step.same_page(latest)
+        if step.is_out_of_order():
+            return step.from_the_past()
         if latest.text_sha256 == rec.text_sha256:
             return step.current_text(latest)
         if step.confirms_candidate():
@@ -176,6 +179,37 @@ class _Check:
             latest.version_number,
             unconfirmed_check_id=candidate,
         )
+
+    def is_out_of_order(self) -> bool:
+        """Captured before the document's last settled check (an archive imported after
+        newer history): it cannot propose what comes next."""
+        settled = self.previous.settled_captured_at
+        return settled is not None and self.rec.captured_at < settled
+
+    def from_the_past(self) -> CheckResult:
+        """An older capture goes to the version whose text it has (which was then seen
+        earlier than known); with a text the history does not have, it is a failed check
+        that says so: a version is never slipped in before later ones."""
+        rec = self.rec
+        row = self.conn.execute(
+            query("version_with_text"),
+            {"document": self.document_id, "text_sha256": rec.text_sha256},
+        ).fetchone()
+        if row is None:
+            settled = self.previous.settled_captured_at
+            assert settled is not None
+            return self.failed(
+                "out of order",
+                f"captured {rec.captured_at:%Y-%m-%d %H:%M:%S} UTC, before the document's "
+                f"last capture ({settled:%Y-%m-%d %H:%M:%S} UTC), with a text the history "
+                "does not have: import archives oldest first, or into a fresh database",
+            )
+        version_id, number = int(row[0]), int(row[1])
+        check_id = self._insert("unchanged", version_id=version_id)
+        self.conn.execute(
+            query("version_seen_earlier"), {"version": version_id, "seen": rec.captured_at}
+        )
+        return CheckResult(check_id, "unchanged", version_id, number)
 
     def confirms_candidate(self) -> bool:
         previous = self.previous

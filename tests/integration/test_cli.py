@@ -84,8 +84,9 @@ def test_crawl_command_runs_declarations_and_names_unknown_platforms(
     with psycopg.connect(db_url) as conn:
         assert conn.execute("SELECT outcome FROM document_checks").fetchall() == [("first",)]
 
-    unknown = cli("crawl", "nosuchplatform", db_url=db_url)
-    assert unknown.returncode == 2 and "unknown platform(s) nosuchplatform" in unknown.stderr
+    unknown = cli("crawl", "linkdin", db_url=db_url)
+    assert unknown.returncode == 2
+    assert "no platform 'linkdin' (did you mean 'linkedin'" in unknown.stderr
     before = len(site.hits)
     service = cli("crawl", "--declarations", str(decl), "--services", "Nope", db_url=db_url)
     assert service.returncode == 2, service.stderr

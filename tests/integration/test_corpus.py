@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 
 from bench.replay import Sample, load_samples, replay
-from tests.helpers import SHARED_CORPUS
+from tests.helpers import ROOT, SHARED_CORPUS
 
 pytestmark = pytest.mark.corpus
 DEMO = SHARED_CORPUS / "demo"
-AUDIT = Path(__file__).with_name("corpus_audit.json")
+AUDIT = ROOT / "tests" / "corpus_audit.json"
 
 # A link whose label is an e-mail address, or Cloudflare's "[email protected]" stand-in.
 _EMAIL_LINK = re.compile(r"\[(?:\\\[email\s?protected\\\]|[\w.+-]+@[\w.-]+)\]\([^)]*\)")

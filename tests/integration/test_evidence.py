@@ -334,3 +334,50 @@ def test_cite_export_and_warc_on_demand(
             [sys.executable, "-m", "warcio.cli", "check", str(warc)], capture_output=True, text=True
         )
         assert check.returncode == 0, check.stdout
+
+
+def _members(data: bytes) -> list[tuple[int, int]]:
+    """(start, end) of each gzip member of a WARC file (one record each)."""
+    import zlib
+
+    spans, start = [], 0
+    while start < len(data):
+        inflater = zlib.decompressobj(31)
+        inflater.decompress(data[start:])
+        end = len(data) - len(inflater.unused_data)
+        spans.append((start, end))
+        start = end
+    return spans
+
+
+def test_verify_reads_every_record_of_a_capture_and_says_damage_in_one_line(
+    crawl: CrawlRunner, site: Site, tmp_path: Path, db_url: str
+) -> None:
+    evidence = tmp_path / "evidence"
+    track_a(crawl, site, tmp_path)
+    (warc_file,) = sorted(evidence.glob("*.warc.gz"))
+    data = warc_file.read_bytes()
+    spans = _members(data)
+    request = next((s, e) for s, e in spans if b"WARC-Type: request" in gzip.decompress(data[s:e]))
+    # A byte of the request's headers changed (same length): its block digest fails.
+    record = gzip.decompress(data[request[0] : request[1]])
+    forged = record.replace(b"atlas-crawl/", b"atlas-crawm/", 1)  # in the User-Agent
+    assert forged != record and b"WARC-Type: request" in forged
+    warc_file.write_bytes(data[: request[0]] + gzip.compress(forged) + data[request[1] :])
+    result = cli("verify", db_url=db_url, evidence=evidence)
+    assert result.returncode == 1
+    assert "MISMATCH warc     check 1 page 0" in result.stdout
+    assert "request record" in result.stdout and "digest" in result.stdout
+
+    # A flipped byte inside the compressed response: one line, no raw zlib dump.
+    data = bytearray(warc_file.read_bytes())
+    start, end = _members(bytes(data))[0]
+    data[(start + end) // 2] ^= 0xFF
+    warc_file.write_bytes(bytes(data))
+    damaged = cli("verify", db_url=db_url, evidence=evidence)
+    assert damaged.returncode == 1
+    lines = [line for line in damaged.stdout.splitlines() if line.startswith("MISMATCH warc")]
+    assert lines and all(
+        "unreadable (damaged bytes?)" in line or "digest" in line for line in lines
+    )
+    assert "Traceback" not in damaged.stdout + damaged.stderr

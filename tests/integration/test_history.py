@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import zipfile
@@ -11,7 +12,7 @@ from pathlib import Path
 import psycopg
 
 from atlas_crawl.evidence.warc import WarcPage, WarcStore
-from tests.helpers import A, B, CrawlRunner, Site, cli, page, write_declarations
+from tests.helpers import A, B, CrawlRunner, Site, cli, fixture_bytes, page, write_declarations
 
 
 def _commit(repo: Path, files: dict[str, str], when: str, url: str | None = None) -> None:
@@ -212,3 +213,73 @@ def test_reextraction_after_a_selector_change_is_technical(
         assert last.fetchone() == ("unchanged",)
     assert kinds == [("technical",)]
     assert versions == [(1, "1", ["main"]), (2, "1", ["article"])]
+
+
+def test_backfill_without_declarations_uses_the_platform_spiders(
+    tmp_path: Path, db_url: str
+) -> None:
+    """A snapshots repository whose folders are named after the platform, or whose
+    commits name the declared URL, imports into the shipped spiders' documents; each
+    check is dated by its capture, so a citation's "last verified" is the archive's."""
+    repo = tmp_path / "snapshots"
+    repo.mkdir()
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    github = (
+        "https://docs.github.com/en/site-policy/privacy-policies/github-general-privacy-statement"
+    )
+    body = fixture_bytes("spiders/github/privacy-policy.html.gz").decode("utf-8")
+    _commit(repo, {"GitHub/Privacy Policy.html": body}, "2024-05-01T00:00:00Z", github)
+    npm = "https://docs.npmjs.com/policies/privacy"
+    npm_body = fixture_bytes("spiders/npm/privacy-policy.html.gz").decode("utf-8")
+    # Open Terms Archive names this service "npm Public Registry": found by its URL.
+    _commit(
+        repo, {"npm Public Registry/Privacy Policy.html": npm_body}, "2024-06-01T00:00:00Z", npm
+    )
+
+    result = cli("backfill", "ota", str(repo), db_url=db_url, evidence=tmp_path / "ev")
+    assert result.returncode == 0, result.stderr
+    assert "2 captures: 2 imported (first 2)" in result.stdout
+    with psycopg.connect(db_url) as conn:
+        rows = conn.execute(
+            "SELECT platform, checked_at FROM document_checks ORDER BY checked_at"
+        ).fetchall()
+    t = lambda s: datetime.fromisoformat(s).replace(tzinfo=UTC)  # noqa: E731
+    assert rows == [
+        ("GitHub", t("2024-05-01T00:00:00")),
+        ("npm Public Registry", t("2024-06-01T00:00:00")),
+    ]
+    with psycopg.connect(db_url) as conn:
+        github_version = conn.execute(
+            "SELECT record_id FROM document_versions WHERE platform = 'GitHub'"
+        ).fetchone()[0]
+    cite = cli("cite", github_version, "--json", db_url=db_url)
+    assert json.loads(cite.stdout)["last_verified_at"].startswith("2024-05-01")
+
+
+def test_an_older_capture_imported_late_goes_to_the_past(tmp_path: Path, db_url: str) -> None:
+    """WARC files imported newest first: an older capture with a known text is seen
+    earlier by that version; one with a text the history lacks is a failed check that
+    says so. Neither becomes a candidate or a version after the newer ones."""
+    url = "https://example.com/privacy"
+    decl = write_declarations(
+        tmp_path / "d", "Example", {"Privacy Policy": {"fetch": url, "select": "main"}}
+    )
+
+    def warc(name: str, body: str, when: datetime) -> Path:
+        store = WarcStore(tmp_path / name)
+        store.write(WarcPage(url, 200, {"Content-Type": ["text/html"]}, body.encode(), when))
+        return next((tmp_path / name).glob("*.warc.gz"))
+
+    newer = warc("newer", page(A), datetime(2024, 6, 1, tzinfo=UTC))
+    older_same = warc("older-same", page(A) + "<!-- build 0 -->", datetime(2024, 1, 1, tzinfo=UTC))
+    older_other = warc("older-other", page(B), datetime(2023, 1, 1, tzinfo=UTC))
+    for file in (newer, older_same, older_other):
+        result = cli("backfill", "warc", str(file), "--declarations", str(decl), db_url=db_url)
+        assert result.returncode == 0, result.stderr
+    with psycopg.connect(db_url) as conn:
+        checks = conn.execute(
+            "SELECT outcome, failure_reason FROM checks ORDER BY check_id"
+        ).fetchall()
+        versions = conn.execute("SELECT version_number, first_seen_at FROM versions").fetchall()
+    assert checks == [("first", None), ("unchanged", None), ("failed", "out of order")]
+    assert versions == [(1, datetime(2024, 1, 1, tzinfo=UTC))]

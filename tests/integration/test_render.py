@@ -91,3 +91,42 @@ def test_javascript_pages_are_rendered_in_chromium(
     assert ("resource", url) in kinds  # the DOM the text was extracted from
     assert ("response", url) in kinds  # the page as the server sent it
     assert ("resource", "urn:atlas-crawl:screenshot") in kinds
+
+
+# A single-page app: the policy arrives 300 ms after the page's load event.
+LATE_PAGE = """<html><body><div id="root">Loading…</div><script>
+window.addEventListener('load', () => setTimeout(() => {
+  document.getElementById('root').innerHTML =
+    '<article class="policy"><h1>Privacy</h1><p>We keep your data for a year.</p></article>';
+}, 300));
+</script></body></html>"""
+
+
+def test_a_page_that_renders_late_is_read_once_its_selectors_appear(
+    chromium: str, crawl: CrawlRunner, site: Site, tmp_path: Path, db_url: str
+) -> None:
+    late = site.serve("/late", LATE_PAGE)
+    never = site.serve("/never", "<html><body><div id='root'>Loading…</div></body></html>")
+    decl = write_declarations(
+        tmp_path / "d",
+        "Example",
+        {
+            "Privacy Policy": {"fetch": late, "select": ".policy", "executeClientScripts": True},
+            "Terms of Service": {"fetch": never, "select": ".terms", "executeClientScripts": True},
+        },
+    )
+    env = {"ATLAS_CHROMIUM_PATH": chromium, "ATLAS_RENDER_SELECTOR_WAIT": "2"}
+    result = crawl("declarations", path=decl, env=env)
+    assert result.returncode == 0, result.output[-3000:]
+    with psycopg.connect(db_url) as conn:
+        rows = dict(
+            conn.execute(
+                """SELECT k.document_type, coalesce(k.failure_reason, k.outcome) || ' ' ||
+                          coalesce(c.failure_detail, '')
+                   FROM document_checks k JOIN checks c USING (check_id)"""
+            ).fetchall()
+        )
+    assert rows["Privacy Policy"].startswith("first")
+    assert rows["Terms of Service"] == (
+        "selector matched nothing .terms did not appear within 2 s after the page loaded"
+    )

@@ -153,4 +153,7 @@ def test_the_demo_runs_from_an_empty_folder(installed: Path, tmp_path: Path) -> 
     empty.mkdir()
     demo = _run(installed, empty, "demo", env={"ATLAS_DATA_DIR": str(tmp_path / "data")})
     assert demo.returncode == 0, demo.stdout[-2000:] + demo.stderr[-3000:]
-    assert "AI" in demo.stdout and "change 1: Example Social / Privacy Policy" in demo.stdout
+    assert (
+        "AI" in demo.stdout
+        and "change 1 (AC-C-000001): Example Social / Privacy Policy" in demo.stdout
+    )

@@ -49,6 +49,8 @@ ATLAS_SETTINGS: dict[str, tuple[type, Any]] = {
     "ATLAS_RENDER_SELECTOR_WAIT": (float, 30.0),
     # Recording.
     "ATLAS_DB_CONNECTIONS": (int, 4),
+    # Seconds a crawl waits for a database that went away before it stops, non-zero.
+    "ATLAS_DB_OUTAGE_WAIT": (float, 30.0),
     "ATLAS_MIN_LENGTH_RATIO": (float, 0.25),
     "ATLAS_VERIFY_CHANGES": (bool, True),
     "ATLAS_VERIFY_DELAY": (float, 0.0),
@@ -56,6 +58,8 @@ ATLAS_SETTINGS: dict[str, tuple[type, Any]] = {
     "ATLAS_REDIS_URL": (str, ""),
     "ATLAS_REDIS_LEASE": (float, 30.0),
     "ATLAS_ROUND": (str, ""),
+    # The Ed25519 key that signs ledger checkpoints (atlas-crawl keygen makes one).
+    "ATLAS_SIGNING_KEY": (str, ""),
     # Archived copies (Wayback Machine, Save Page Now 2).
     "ATLAS_WAYBACK_ENABLED": (bool, False),
     "ATLAS_WAYBACK_ACCESS_KEY": (str, ""),

@@ -273,7 +273,7 @@ def main() -> int:
     audit = ROOT / "tests" / "corpus_audit.json"
     if audit.exists() and corpus.name == "demo":
         sys.path.insert(0, str(ROOT))
-        from tests.test_corpus import audited  # checks each entry's evidence first
+        from tests.integration.test_corpus import audited  # checks each entry's evidence first
 
         adjusted = result.score(audited(result.samples))
         adjusted.pop("by_label")

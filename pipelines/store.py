@@ -12,14 +12,17 @@ change (``ATLAS_VERIFY_CHANGES``): the re-fetch is queued on the crawl plan.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import psycopg
 from itemadapter import ItemAdapter
 from scrapy.crawler import Crawler
+from scrapy.exceptions import DropItem
 
 from atlas_crawl.crawl.plan import CrawlPlan
 from atlas_crawl.crawl.refusal import refuse
@@ -36,8 +39,14 @@ from atlas_crawl.storage.recorder import (
     CheckRecord,
     CheckResult,
     StalePlan,
+    already_recorded,
     record_check,
 )
+
+
+class DatabaseLost(Exception):
+    """The database stayed away longer than ATLAS_DB_OUTAGE_WAIT."""
+
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +94,10 @@ class StorePipeline:
         self._local = threading.local()
         self._connections: list[psycopg.Connection] = []
         self._connections_lock = threading.Lock()
+        # A database gone for longer than this stops the crawl (ATLAS_DB_OUTAGE_WAIT).
+        self.outage_wait = settings.getfloat("ATLAS_DB_OUTAGE_WAIT", 30.0)
+        self.lost: str | None = None
+        self.unrecorded = 0
         self._open()
 
     @classmethod
@@ -118,9 +131,21 @@ class StorePipeline:
             log.info("database schema upgraded: %s", ", ".join(applied))
 
     async def close_spider(self, spider: Any = None) -> None:
-        self.executor.shutdown(wait=True)
+        # With the database lost, a thread may hang on a dead socket: do not wait for it.
+        self.executor.shutdown(wait=self.lost is None, cancel_futures=self.lost is not None)
         for conn in self._connections:
-            conn.close()
+            with contextlib.suppress(Exception):
+                conn.close()
+        if self.lost is not None:
+            where = self.database.source if self.database else "the database"
+            log.error(
+                "database lost (%s): %s; %d check(s) were not recorded",
+                where,
+                self.lost,
+                self.unrecorded,
+            )
+            if self.stats is not None:
+                self.stats.set_value("atlas/unrecorded", self.unrecorded)
 
     def _record(self, check: PolicyCheck) -> CheckResult:
         record = record_check(
@@ -142,10 +167,66 @@ class StorePipeline:
             extract_check(check)
             return self._record(check)
 
+    def _record_through_outages(self, check: PolicyCheck) -> CheckResult:
+        """Record, riding out a database that goes away for up to ATLAS_DB_OUTAGE_WAIT
+        seconds (reconnecting with growing pauses); past that, DatabaseLost."""
+        if self.lost is not None:
+            raise DatabaseLost(self.lost)
+        deadline, pause = None, 0.25
+        while True:
+            try:
+                if deadline is not None:
+                    # The last try may have committed before its connection dropped.
+                    done = already_recorded(self.conn, check_record(check))
+                    if done is not None:
+                        return done
+                return self._record_or_reread(check)
+            except (psycopg.OperationalError, psycopg.InterfaceError, DatabaseUnavailable) as exc:
+                # The connection broke, or reconnecting failed: wait, then try again.
+                self._drop_connection()
+                now = time.monotonic()
+                deadline = deadline or now + self.outage_wait
+                if now >= deadline:
+                    self.lost = self.lost or " ".join(str(exc).split())
+                    raise DatabaseLost(self.lost) from None
+                time.sleep(min(pause, deadline - now))
+                pause = min(pause * 2, 4.0)
+
+    def _drop_connection(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        self._local.conn = None
+        if conn is not None:
+            with self._connections_lock:
+                self._connections.remove(conn)
+            with contextlib.suppress(Exception):
+                conn.close()
+
     async def process_item(self, item: PolicyCheck, spider: Any = None) -> PolicyCheck:
         check: PolicyCheck = ItemAdapter(item).item
         loop = asyncio.get_running_loop()
-        result = await loop.run_in_executor(self.executor, self._record_or_reread, check)
+        try:
+            # A watchdog too: a connection can hang without an error (a half-open socket).
+            result = await asyncio.wait_for(
+                loop.run_in_executor(self.executor, self._record_through_outages, check),
+                self.outage_wait + 10,
+            )
+        except (DatabaseLost, TimeoutError):
+            self.lost = self.lost or f"no answer for {self.outage_wait + 10:g} s"
+            self.unrecorded += 1
+            for page in check.pages:
+                page.release()
+            if self.plan.stop_reason is None:
+                # Stop fetching what cannot be recorded (the spider closes the crawl at
+                # its next response); the crawl ends non-zero.
+                self.plan.stop_reason = "database lost"
+                log.error(
+                    "database lost (%s): %s; stopping the crawl",
+                    self.database.source if self.database else "?",
+                    self.lost,
+                )
+            if self.stats is not None:
+                self.stats.set_value("atlas/unrecorded", self.unrecorded)
+            raise DropItem("not recorded: the database is lost") from None
         check.result = result
         if self.stats is not None:
             self.stats.inc_value(f"atlas/checks/{result.outcome}")
@@ -153,8 +234,6 @@ class StorePipeline:
                 self.stats.inc_value(f"atlas/failed/{result.failure_reason}")
             if result.change_id is not None:
                 self.stats.inc_value(f"atlas/changes/{result.change_kind}")
-        if result.outcome == "candidate" and not check.verifying:
-            self.plan.verify_later(check.document)
         _log_result(check, result)
         # The raw bodies are stored; do not keep them in memory past this point.
         for page in check.pages:

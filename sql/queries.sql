@@ -90,3 +90,27 @@ FROM platforms p
 WHERE p.platform_id = d.platform_id AND p.name = %(platform)s
   AND d.document_type = %(document_type)s
 RETURNING d.document_id;
+
+-- name: ledger_rows
+-- The ledger in order, with the fields of each record its entry is made of.
+SELECT l.position, l.kind, l.record, l.leaf,
+       k.evidence_hash, v.document_id, v.version_number, v.text_sha256, v.check_id,
+       c.from_version_id, c.to_version_id, c.diff, c.chars_added, c.chars_removed,
+       k.check_id IS NOT NULL OR v.version_id IS NOT NULL OR c.change_id IS NOT NULL
+FROM ledger l
+LEFT JOIN checks k ON l.kind = 'check' AND k.check_id = l.record
+LEFT JOIN versions v ON l.kind = 'version' AND v.version_id = l.record
+LEFT JOIN changes c ON l.kind = 'change' AND c.change_id = l.record
+WHERE l.position < %(size)s
+ORDER BY l.position;
+
+-- name: ledger_position
+SELECT position FROM ledger WHERE kind = %(kind)s AND record = %(record)s;
+
+-- name: save_checkpoint
+INSERT INTO checkpoints (tree_size, root_hash, made_at, public_key, signature, block_roots)
+VALUES (%(size)s, %(root)s, %(made_at)s, %(key)s, %(signature)s, %(blocks)s);
+
+-- name: latest_checkpoint
+SELECT tree_size, root_hash, made_at, public_key, signature, block_roots FROM checkpoints
+ORDER BY checkpoint_id DESC LIMIT 1;

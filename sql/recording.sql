@@ -144,3 +144,26 @@ ORDER BY version_number DESC LIMIT 1
 -- A capture older than any seen of this version (an archive imported late).
 UPDATE versions SET first_seen_at = %(seen)s
 WHERE version_id = %(version)s AND first_seen_at > %(seen)s
+
+-- name: check_made_at
+-- A check of this document made at this very time by this crawl: after a connection
+-- lost during a commit, whether the commit landed.
+SELECT k.check_id, k.outcome, k.version_id FROM checks k
+JOIN documents d USING (document_id) JOIN platforms p USING (platform_id)
+WHERE p.name = %(platform)s AND d.document_type = %(document_type)s
+  AND k.checked_at = %(checked)s AND k.crawl_id IS NOT DISTINCT FROM %(crawl)s
+ORDER BY k.check_id DESC LIMIT 1
+
+-- name: lock_ledger
+-- Held until commit: ledger positions are handed out in commit order (0x6c6564676572 is
+-- "ledger"), so a checkpoint never covers a position a later commit fills. Waited for at
+-- most 10 s: a session that died holding it must not stall every recording.
+SET LOCAL lock_timeout = '10s';
+SELECT pg_advisory_xact_lock(119165806733682)
+
+-- name: append_ledger
+-- The transaction's entries, in order, after the last position (under lock_ledger).
+INSERT INTO ledger (position, kind, record, leaf)
+SELECT (SELECT coalesce(max(position) + 1, 0) FROM ledger) + t.ord - 1, t.kind, t.record, t.leaf
+FROM unnest(%(kinds)s::text[], %(records)s::bigint[], %(leaves)s::bytea[])
+     WITH ORDINALITY AS t(kind, record, leaf, ord)

@@ -12,12 +12,14 @@ import io
 import json
 import zipfile
 from datetime import UTC, datetime
+from importlib import resources
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import psycopg
 
 from atlas_crawl.audit.citation import NotFound, citation, citation_text
+from atlas_crawl.audit.ledger_proofs import inclusion
 from atlas_crawl.diff.render import render_diff
 from atlas_crawl.evidence.warc import WarcPage, write_page, write_warcinfo
 from atlas_crawl.storage.captures import load_capture
@@ -94,6 +96,13 @@ def export_change(conn: psycopg.Connection, change_id: int, out: Path) -> dict[s
     checks = [old_check, new_check] + ([verifier] if verifier else [])
     write_checks_warc(conn, checks, warc)
     files["evidence.warc.gz"] = warc.getvalue()
+    # The change's place in the signed ledger, checkable without the database.
+    proof = inclusion(conn, "change", change_id)
+    if proof is not None:
+        files["ledger/proof.json"] = (json.dumps(proof, indent=2) + "\n").encode("utf-8")
+        for module, name in (("atlas_crawl.evidence", "merkle.py"),
+                             ("atlas_crawl.audit", "check_proof.py")):  # fmt: skip
+            files[f"ledger/{name}"] = resources.files(module).joinpath(name).read_bytes()
     cite = citation(conn, f"AC-C-{change_id}")
     manifest = {
         "change": record_id,
@@ -107,7 +116,9 @@ def export_change(conn: psycopg.Connection, change_id: int, out: Path) -> dict[s
         },
         "how_to_check": "sha256sum each file and compare with 'files'; the texts' SHA-256 "
         "are the citation's text hashes; the captures' SHA-256 are the capture hashes "
-        "recorded by the crawler; evidence.warc.gz opens in any WARC tool.",
+        "recorded by the crawler; evidence.warc.gz opens in any WARC tool; "
+        "`python ledger/check_proof.py ledger/proof.json` proves the change is in the "
+        "ledger under the operator's signed checkpoint.",
     }
     lines = [citation_text(cite), "", "Files (SHA-256):"]
     lines += [f"  {v['sha256']}  {name}" for name, v in manifest["files"].items()]

@@ -1,4 +1,5 @@
-"""Recompute every stored hash: raw captures, version texts, WARC records, check chains."""
+"""Recompute every stored hash: raw captures, version texts and their binding to the
+checks that made them, diffs, WARC records, check chains."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import psycopg
 
+from atlas_crawl.diff.patch import make_diff
 from atlas_crawl.evidence.ledger import FIELDS, evidence_hash
 from atlas_crawl.evidence.warc import read_capture
 from atlas_crawl.storage.captures import CaptureCache, load_capture
@@ -77,6 +79,54 @@ def _versions(conn: psycopg.Connection) -> Iterator[Mismatch]:
                                "text does not match its SHA-256")  # fmt: skip
 
 
+def _version_bindings(conn: psycopg.Connection) -> Iterator[Mismatch]:
+    """Each version is bound to the chained check that made it: same document, same text
+    hash (a text rewritten together with its own hash no longer matches the check's,
+    which the chain covers), and numbered in the order of those checks."""
+    rows = conn.execute(
+        """SELECT v.version_id, v.record_id, v.document_id, v.version_number, v.text_sha256,
+                  v.check_id, k.document_id, k.text_sha256, k.evidence_hash IS NOT NULL
+           FROM versions v LEFT JOIN checks k ON k.check_id = v.check_id
+           ORDER BY v.document_id, v.version_number"""
+    ).fetchall()
+    last: tuple[int, int, int] | None = None  # document, number, check of the previous one
+    for version_id, record_id, document_id, number, text_hash, check_id, *made_by in rows:
+        check_document, check_text, chained = made_by
+        where = f"version {version_id} ({record_id})"
+        if check_document is None:
+            yield Mismatch("version", where, f"the check that made it ({check_id}) is gone")
+        elif chained and check_document != document_id:
+            yield Mismatch("version", where, f"its check {check_id} is of another document")
+        elif chained and check_text != text_hash:
+            yield Mismatch("version", where,
+                           f"its text hash differs from the one check {check_id} recorded "
+                           "(the text was rewritten)")  # fmt: skip
+        expected = last[1] + 1 if last and last[0] == document_id else 1
+        if number != expected:
+            yield Mismatch("version", where, f"numbered {number}, expected {expected}")
+        elif last and last[0] == document_id and check_id < last[2]:
+            yield Mismatch("version", where, "made by a check older than its predecessor's")
+        last = (document_id, number, check_id)
+
+
+def _diffs(conn: psycopg.Connection) -> Iterator[Mismatch]:
+    """Each change's stored diff and counts, recomputed from its two version texts."""
+    with conn.cursor(name="verify_changes") as cur:
+        cur.itersize = 20
+        cur.execute(
+            """SELECT c.change_id, c.record_id, c.diff, c.chars_added, c.chars_removed,
+                      old.text, new.text
+               FROM changes c JOIN versions old ON old.version_id = c.from_version_id
+               JOIN versions new ON new.version_id = c.to_version_id ORDER BY c.change_id"""
+        )
+        for change_id, record_id, patch, added, removed, old_text, new_text in cur:
+            diff = make_diff(old_text, new_text)
+            if (diff.patch, diff.chars_added, diff.chars_removed) != (patch, added, removed):
+                yield Mismatch("diff", f"change {change_id} ({record_id})",
+                               "its stored diff is not the diff of its two versions "
+                               "(rewritten?)")  # fmt: skip
+
+
 def _warcs(conn: psycopg.Connection, folder: Path) -> Iterator[Mismatch]:
     rows = conn.execute(
         """SELECT check_id, position, warc_file, warc_offset, warc_payload_digest, raw_sha256
@@ -141,6 +191,8 @@ def verify(conn: psycopg.Connection, evidence_folder: Path) -> VerifyReport:
     with conn.transaction():
         mismatches += _captures(conn)
         mismatches += _versions(conn)
+        mismatches += _version_bindings(conn)
+        mismatches += _diffs(conn)
     mismatches += _warcs(conn, evidence_folder)
     mismatches += _chains(conn)
     counts = {
@@ -148,6 +200,7 @@ def verify(conn: psycopg.Connection, evidence_folder: Path) -> VerifyReport:
         for name, query in [
             ("captures", "SELECT count(*) FROM captures"),
             ("versions", "SELECT count(*) FROM versions"),
+            ("diffs", "SELECT count(*) FROM changes"),
             ("warc records", "SELECT count(*) FROM check_pages WHERE warc_file IS NOT NULL"),
             ("chained checks", "SELECT count(*) FROM checks WHERE evidence_hash IS NOT NULL"),
         ]

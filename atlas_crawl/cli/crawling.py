@@ -49,7 +49,6 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     # The database is checked before anything is fetched, with a plain message if it
     # fails; the crawl's pipelines find the schema up to date (once per process).
     db = database_of(args)
-    settings.set("ATLAS_DATABASE_URL", db.url, priority="cmdline")
     with db.connect(autocommit=True) as conn:
         ensure_schema(conn)
     common: dict[str, str] = {}
@@ -79,7 +78,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         if values.get("atlas/summary"):
             print(values["atlas/summary"])
     if getattr(process, "bootstrap_failed", False) or any(
-        v.get("finish_reason") not in (None, "finished") for v in stats
+        v.get("finish_reason") not in (None, "finished") or v.get("atlas/unrecorded") for v in stats
     ):
         return 1
     checks = sum(v.get(k, 0) for v in stats for k in v if k.startswith("atlas/checks/"))

@@ -20,6 +20,7 @@ from atlas_crawl.cli.crawling import (
     cmd_demo,
     cmd_reextract,
 )
+from atlas_crawl.cli.ledger import cmd_checkpoint, cmd_keygen
 from atlas_crawl.cli.reading import cmd_diff, cmd_history, cmd_show
 from atlas_crawl.cli.status import cmd_status, cmd_track, cmd_untrack
 from atlas_crawl.config import ConfigError
@@ -117,7 +118,27 @@ def build_parser() -> argparse.ArgumentParser:
 
     verify = sub.add_parser("verify", help="recompute every stored hash and chain")
     verify.add_argument("--evidence-dir", help="WARC folder (default: ATLAS_EVIDENCE_DIR)")
+    verify.add_argument(
+        "--checkpoint",
+        nargs="+",
+        metavar="FILE",
+        help="prove the database still holds exactly the history these checkpoints covered",
+    )
+    verify.add_argument(
+        "--public-key", metavar="HEX|FILE", help="the operator's published key, to trust"
+    )
     verify.set_defaults(func=cmd_verify)
+
+    keygen = sub.add_parser("keygen", help="make the Ed25519 key that signs checkpoints")
+    keygen.add_argument("--key", metavar="FILE", help="where (default: ATLAS_SIGNING_KEY)")
+    keygen.set_defaults(func=cmd_keygen)
+
+    checkpoint = sub.add_parser(
+        "checkpoint", help="sign the ledger's Merkle root, to publish outside the database"
+    )
+    checkpoint.add_argument("--key", metavar="FILE", help="signing key (ATLAS_SIGNING_KEY)")
+    checkpoint.add_argument("--out", metavar="FILE", help="write here (default: stdout)")
+    checkpoint.set_defaults(func=cmd_checkpoint)
 
     warc = sub.add_parser("warc", help="write stored captures of checks as WARC")
     warc.add_argument("check_ids", type=int, nargs="+")

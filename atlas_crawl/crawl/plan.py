@@ -3,9 +3,9 @@
 One ``CrawlPlan`` per crawler (``CrawlPlan.of(crawler)``), as Scrapy's stats are: the
 store pipeline fills it from the database when the crawl opens (before any request is
 made); the spider reads it to decide what is due and which validators to send; the
-extraction pipeline asks it whether a page needs extracting at all; the store pipeline
-queues confirmation re-fetches on it and the spider sends them when idle. Nothing calls
-back into the spider.
+extraction pipeline asks it whether a page needs extracting at all. Nothing calls back
+into the spider: it learns which checks found a new text from its own items
+(``item_scraped``), and fetches those again to confirm them.
 """
 
 from __future__ import annotations
@@ -38,8 +38,8 @@ class CrawlPlan:
     # The round this crawl's checks belong to (distributed mode, or -a round=NAME).
     round: str | None = None
     spider_name: str = ""
-    # Documents whose new text must be fetched once more before it is a change.
-    _to_verify: list[TrackedDocument] = field(default_factory=list)
+    # Set when the crawl must stop (the database is lost): the spider closes it.
+    stop_reason: str | None = None
 
     @classmethod
     def of(cls, crawler: Any) -> CrawlPlan:
@@ -89,15 +89,12 @@ class CrawlPlan:
         )
         return (rules[0], text_sha256) if text_sha256 is not None else None
 
+    def has_pending_candidate(self, document: TrackedDocument) -> bool:
+        """A new text of an earlier crawl still waits for its confirming fetch."""
+        state = self.state(document)
+        return state is not None and state.pending_candidate
+
     def is_due(self, document: TrackedDocument, due_hours: float, now: datetime) -> bool:
         state = self.state(document)
         last = state.last_success_at if state else None
         return not (due_hours and last and (now - last).total_seconds() < due_hours * 3600)
-
-    def verify_later(self, document: TrackedDocument) -> None:
-        """Fetch ``document`` again once the first pass is over (asked by the store)."""
-        self._to_verify.append(document)
-
-    def take_verifications(self) -> list[TrackedDocument]:
-        documents, self._to_verify = self._to_verify, []
-        return documents

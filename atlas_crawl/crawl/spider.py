@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 import scrapy
 from scrapy import signals
-from scrapy.exceptions import DontCloseSpider, IgnoreRequest
+from scrapy.exceptions import CloseSpider, DontCloseSpider, IgnoreRequest
 from scrapy.http import Response
 from twisted.internet.error import DNSLookupError, TCPTimedOutError, TimeoutError
 from twisted.python.failure import Failure
@@ -53,6 +53,7 @@ class TrackingSpider(scrapy.Spider):
 
     plan: CrawlPlan
     _verifying: int
+    _to_verify: list[TrackedDocument]
     _selector_wait: float
 
     @classmethod
@@ -64,8 +65,10 @@ class TrackingSpider(scrapy.Spider):
         if kwargs.get("crawl_id"):
             spider.plan.crawl_id = str(kwargs["crawl_id"])
         spider._verifying = 0
+        spider._to_verify = []
         spider._selector_wait = crawler.settings.getfloat("ATLAS_RENDER_SELECTOR_WAIT", 30.0)
         crawler.signals.connect(spider._on_idle, signal=signals.spider_idle)
+        crawler.signals.connect(spider._item_scraped, signal=signals.item_scraped)
         return spider
 
     def tracked_documents(self) -> list[TrackedDocument]:
@@ -94,9 +97,16 @@ class TrackingSpider(scrapy.Spider):
             self.logger.warning("no crawl plan from the database: checking everything")
         now = datetime.now(UTC)
         skipped = untracked = 0
-        for document in self.tracked_documents():
-            if self.plan.is_untracked(document):
-                untracked += 1
+        documents = [d for d in self.tracked_documents() if not self.plan.is_untracked(d)]
+        untracked = len(self.tracked_documents()) - len(documents)
+        # New texts an earlier crawl left unconfirmed (it died, or its re-fetch failed)
+        # are confirmed first, before new work; that fetch is their check this time.
+        pending = [d for d in documents if self.plan.has_pending_candidate(d)]
+        for document in pending:
+            self.plan.documents_total += 1
+            yield self._request(self._new_check(document, verifying=True), 0)
+        for document in documents:
+            if document in pending:
                 continue
             if not self.plan.is_due(document, due_hours, now):
                 skipped += 1
@@ -112,9 +122,22 @@ class TrackingSpider(scrapy.Spider):
         if untracked:
             self.logger.info("%d untracked documents: not checked", untracked)
 
+    def _item_scraped(self, item: Any, **kwargs: Any) -> None:
+        """A check that found a new text (a candidate) is fetched again to confirm it:
+        in a shared round at once, into the round's queue, so that whichever process
+        lives on finishes it; alone, once the first pass is over."""
+        result = getattr(item, "result", None)
+        if result is None or result.outcome != "candidate" or item.verifying:
+            return
+        if self.settings.get("ATLAS_REDIS_URL"):
+            request = self._request(self._new_check(item.document, verifying=True), 0)
+            self.crawler.engine.crawl(request)
+        else:
+            self._to_verify.append(item.document)
+
     def _on_idle(self) -> None:
-        """Once the first pass is over: the confirmation re-fetches the store asked for."""
-        documents = self.plan.take_verifications()
+        """Once the first pass is over: the confirmation re-fetches."""
+        documents, self._to_verify = self._to_verify, []
         if not documents and not self._verifying:
             return
         delay = self.settings.getfloat("ATLAS_VERIFY_DELAY", 0.0)
@@ -155,7 +178,8 @@ class TrackingSpider(scrapy.Spider):
             # For the shared queue of a distributed round (atlas_crawl.crawl.distributed).
             "atlas_document": document.key,
             "atlas_verifying": check.verifying,
-            "atlas_seed": position == 0 and not check.verifying,
+            # Queued once per round, first fetches and confirmations alike.
+            "atlas_seed": position == 0,
         }
         headers: dict[str, str] = {}
         # Conditional requests only for single plain-HTTP pages: a 304 then stands for
@@ -190,7 +214,12 @@ class TrackingSpider(scrapy.Spider):
             dont_filter=True,
         )
 
+    def _stop_if_asked(self) -> None:
+        if self.plan.stop_reason is not None:
+            raise CloseSpider(self.plan.stop_reason)
+
     async def parse_page(self, response: Response) -> AsyncIterator[Any]:
+        self._stop_if_asked()
         check: PolicyCheck = response.meta["check"]
         position: int = response.meta["position"]
         requested = check.document.rules.sources[position].url
@@ -248,6 +277,7 @@ class TrackingSpider(scrapy.Spider):
         yield check
 
     async def fetch_failed(self, failure: Failure) -> AsyncIterator[Any]:
+        self._stop_if_asked()
         request = failure.request  # type: ignore[attr-defined]
         check: PolicyCheck = request.meta["check"]
         page_obj = request.meta.get("playwright_page")

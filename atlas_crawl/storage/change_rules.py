@@ -58,6 +58,35 @@ def too_short(text: str, current: str, min_length_ratio: float) -> str | None:
     )
 
 
+_HTML_ENDS = (b"</html>", b"</body>")
+
+
+def ends_properly(body: bytes, content_type: str = "") -> bool:
+    """Whether a page's bytes end as a whole document does: an HTML page with its
+    closing ``</body>`` or ``</html>`` near the end, a PDF with its ``%%EOF``."""
+    tail = body[-1024:].rstrip().lower()
+    if body[:5] == b"%PDF-" or "pdf" in content_type.lower():
+        return b"%%eof" in tail
+    return any(end in tail for end in _HTML_ENDS)
+
+
+def truncation(
+    new_pages: Sequence[tuple[bytes, str]], old_pages: Sequence[tuple[bytes, str]]
+) -> str | None:
+    """Why the new capture is taken as cut off, if it is: a page that stops mid-document
+    where the same page of the current version's capture ended properly (a connection
+    cut short, a server that sent part of the page with a matching length)."""
+    for position, ((new, new_type), (old, old_type)) in enumerate(
+        zip(new_pages, old_pages, strict=False)
+    ):
+        if ends_properly(old, old_type) and not ends_properly(new, new_type):
+            return (
+                f"page {position + 1} ({len(new)} bytes) stops before the end of the "
+                "document, where the current version's capture ended properly"
+            )
+    return None
+
+
 def _without_dates(text: str) -> str:
     return "\n".join(line for line in text.splitlines() if not ANNOUNCEMENT.search(line))
 

@@ -10,9 +10,11 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from atlas_crawl.evidence.ledger import evidence_hash
+from atlas_crawl.evidence.ledger_entries import check_entry
 from atlas_crawl.evidence.warc import WarcRef
 from atlas_crawl.model import Page, sha256_hex
 from atlas_crawl.storage.captures import store_capture
+from atlas_crawl.storage.ledger import Entry
 from atlas_crawl.storage.queries import query
 from atlas_crawl.storage.records import CheckRecord
 
@@ -114,7 +116,9 @@ def insert_check(
     warc: list[WarcRef] | None = None,
     verifies: int | None = None,
     version_id: int | None = None,
+    ledger: list[Entry] | None = None,
 ) -> int:
+    """The check's row (and its pages'); its ledger entry joins ``ledger``."""
     first = rec.pages[0] if rec.pages else Page(rec.url)
     text_sha256 = rec.text_sha256 if outcome != "failed" or reason == "too short" else None
     warc = warc or []
@@ -149,7 +153,7 @@ def insert_check(
             "raw": rec.raw_sha256,
             "text": text_sha256,
             "crawl": rec.crawl_id,
-            "evidence": evidence_hash(fields, previous.evidence_hash),
+            "evidence": (chained := evidence_hash(fields, previous.evidence_hash)),
             "warc": fields["warc_digest"],
             "verifies": verifies,
             "source": rec.source_ref,
@@ -158,6 +162,8 @@ def insert_check(
     ).fetchone()
     assert row is not None
     check_id = int(row[0])
+    if ledger is not None:
+        ledger.append(("check", check_id, check_entry(check_id, chained)))
     # Routine checks keep only the validators the next conditional request needs; the
     # others keep every header (also in their WARC records, when they have some).
     keep_all = outcome != "unchanged" or bool(warc)

@@ -22,6 +22,18 @@ from atlas_crawl.config import source_of
 log = logging.getLogger(__name__)
 
 EMBEDDED_DATABASE = "atlas"
+# A connection whose server went silent (a network cut, a half-open socket) fails within
+# about half a minute instead of waiting forever: TCP keepalives and a user timeout.
+KEEPALIVE = {
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 30_000,
+    # The server ends a transaction its client left open for a minute (a client that
+    # died holding locks), so no lock outlives its session for long.
+    "options": "-c idle_in_transaction_session_timeout=60000",
+}
 
 
 class DatabaseUnavailable(RuntimeError):
@@ -124,7 +136,7 @@ def connect(url: str, source: str = "ATLAS_DATABASE_URL", **kwargs: object) -> p
             "postgresql://user@host:5432/database"
         ) from None
     try:
-        return psycopg.connect(url, connect_timeout=10, **kwargs)  # type: ignore[arg-type]
+        return psycopg.connect(url, connect_timeout=10, **KEEPALIVE, **kwargs)  # type: ignore[arg-type]
     except psycopg.ProgrammingError as exc:
         raise DatabaseUnavailable(f"the database URL from {source} is not valid: {exc}") from exc
     except psycopg.OperationalError as exc:

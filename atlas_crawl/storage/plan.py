@@ -21,6 +21,8 @@ class DocumentState:
     settled_text_sha256: str | None = None
     declaration: dict[str, Any] | None = None
     extractor_version: str | None = None
+    # The last check that was not a failure found a new text still to be confirmed.
+    pending_candidate: bool = False
 
     def same_capture(
         self, raw_sha256: str | None, declaration: dict[str, Any], extractor_version: str
@@ -85,6 +87,7 @@ def document_states(conn: psycopg.Connection) -> dict[tuple[str, str], DocumentS
             text if same else None,
             declaration if same else None,
             extractor if same else None,
+            outcome == "candidate",
         )
     return states
 

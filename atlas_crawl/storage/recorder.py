@@ -12,12 +12,13 @@ text replaces it as the candidate.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import psycopg
 
 from atlas_crawl.evidence.warc import WarcRef
-from atlas_crawl.storage.change_rules import DEFAULT_MIN_LENGTH_RATIO, too_short
+from atlas_crawl.storage import ledger
+from atlas_crawl.storage.change_rules import DEFAULT_MIN_LENGTH_RATIO, too_short, truncation
 from atlas_crawl.storage.check_rows import (
     Previous,
     insert_check,
@@ -28,6 +29,7 @@ from atlas_crawl.storage.check_rows import (
     set_version,
     store_captures,
 )
+from atlas_crawl.storage.ledger import Entry
 from atlas_crawl.storage.queries import query
 from atlas_crawl.storage.records import (
     CheckRecord,
@@ -42,10 +44,33 @@ from atlas_crawl.storage.versions import (
     latest_version,
     record_change,
     seen_again,
+    version_pages,
     version_row,
 )
 
-__all__ = ["DEFAULT_MIN_LENGTH_RATIO", "CheckRecord", "CheckResult", "StalePlan", "record_check"]
+__all__ = [
+    "DEFAULT_MIN_LENGTH_RATIO",
+    "CheckRecord",
+    "CheckResult",
+    "StalePlan",
+    "already_recorded",
+    "record_check",
+]
+
+
+def already_recorded(conn: psycopg.Connection, rec: CheckRecord) -> CheckResult | None:
+    """The result of ``rec`` if it was recorded already (a commit that landed just
+    before its connection was lost): a retry must not record it twice."""
+    row = conn.execute(
+        query("check_made_at"),
+        {
+            "platform": rec.platform,
+            "document_type": rec.document_type,
+            "checked": rec.checked_at,
+            "crawl": rec.crawl_id,
+        },
+    ).fetchone()
+    return CheckResult(int(row[0]), str(row[1]), row[2]) if row else None
 
 
 def record_check(
@@ -86,22 +111,37 @@ def record_check(
                 return CheckResult(done, "duplicate")
         store_captures(conn, document_id, rec.pages)
         step = _Check(conn, document_id, rec, previous_checks(conn, document_id), write_warc)
-        step.refuse_stale_plan(None)
-        if rec.failure_reason is not None:
-            return step.failed(rec.failure_reason, rec.failure_detail)
-        latest = latest_version(conn, document_id)
-        if latest is None:
-            return step.first()
-        step.refuse_stale_plan(latest)
-        if rec.not_modified or rec.same_capture_text_sha256 is not None:
-            return step.same_page(latest)
-        if step.is_out_of_order():
-            return step.from_the_past()
-        if latest.text_sha256 == rec.text_sha256:
-            return step.current_text(latest)
-        if step.confirms_candidate():
-            return step.confirmed(latest, reextract)
-        return step.new_text(latest, min_length_ratio, verify, reextract, kind)
+        result = _outcome(step, min_length_ratio, reextract, verify, kind)
+        # Last, so the ledger's lock is held only while this transaction commits.
+        ledger.append(conn, step.entries)
+    return result
+
+
+def _outcome(
+    step: _Check,
+    min_length_ratio: float,
+    reextract: Reextract | None,
+    verify: bool,
+    kind: tuple[str, str | None] | None,
+) -> CheckResult:
+    """What the check is, and its rows written accordingly."""
+    rec = step.rec
+    step.refuse_stale_plan(None)
+    if rec.failure_reason is not None:
+        return step.failed(rec.failure_reason, rec.failure_detail)
+    latest = latest_version(step.conn, step.document_id)
+    if latest is None:
+        return step.first()
+    step.refuse_stale_plan(latest)
+    if rec.not_modified or rec.same_capture_text_sha256 is not None:
+        return step.same_page(latest)
+    if step.is_out_of_order():
+        return step.from_the_past()
+    if latest.text_sha256 == rec.text_sha256:
+        return step.current_text(latest)
+    if step.confirms_candidate():
+        return step.confirmed(latest, reextract)
+    return step.new_text(latest, min_length_ratio, verify, reextract, kind)
 
 
 @dataclass
@@ -113,12 +153,22 @@ class _Check:
     rec: CheckRecord
     previous: Previous
     write_warc: WarcWriter | None
+    # The ledger entries of what this check writes, in order.
+    entries: list[Entry] = field(default_factory=list)
 
     def _warc(self) -> list[WarcRef]:
         return self.write_warc(self.rec) if self.write_warc is not None else []
 
     def _insert(self, outcome: str, **kwargs: object) -> int:
-        return insert_check(self.conn, self.document_id, self.rec, outcome, self.previous, **kwargs)  # type: ignore[arg-type]
+        return insert_check(  # type: ignore[misc]
+            self.conn,
+            self.document_id,
+            self.rec,
+            outcome,
+            self.previous,
+            ledger=self.entries,
+            **kwargs,  # type: ignore[arg-type]
+        )
 
     def refuse_stale_plan(self, latest: Latest | None) -> None:
         """A check that skipped extraction must still see the text it assumed."""
@@ -145,7 +195,14 @@ class _Check:
         check_id = self._insert("first", warc=self._warc())
         rec = self.rec
         version_id = insert_version(
-            self.conn, self.document_id, 1, rec, check_id, rec.captured_at, rec.primary_raw_sha256
+            self.conn,
+            self.document_id,
+            1,
+            rec,
+            check_id,
+            rec.captured_at,
+            rec.primary_raw_sha256,
+            self.entries,
         )
         return CheckResult(check_id, "first", version_id, 1)
 
@@ -233,6 +290,7 @@ class _Check:
             self.previous.candidate_raw_sha256,
             reextract,
             verified_by=check_id,
+            ledger=self.entries,
         )
         set_outcome(self.conn, candidate, "changed")
         set_version(self.conn, check_id, version_id)
@@ -256,6 +314,10 @@ class _Check:
     ) -> CheckResult:
         rec, candidate = self.rec, self.previous.candidate_id
         assert rec.text is not None
+        new_pages = [(p.body, p.content_type) for p in rec.pages if p.body is not None]
+        cut = truncation(new_pages, version_pages(self.conn, latest.version_id))
+        if cut:
+            return self.failed("truncated", cut)
         current = version_row(self.conn, latest.version_id)[3]
         short = too_short(rec.text, current, min_length_ratio)
         if short and not self._short_seen_before():
@@ -277,6 +339,7 @@ class _Check:
             rec.primary_raw_sha256,
             reextract,
             verified_by=None,
+            ledger=self.entries,
             kind=kind,
         )
         return CheckResult(

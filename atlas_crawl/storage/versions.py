@@ -12,9 +12,11 @@ from psycopg.types.json import Jsonb
 
 from atlas_crawl.diff.patch import make_diff
 from atlas_crawl.evidence.dates import stated_date
+from atlas_crawl.evidence.ledger_entries import change_entry, version_entry
 from atlas_crawl.storage.captures import load_capture
 from atlas_crawl.storage.change_rules import change_kind, date_flags
 from atlas_crawl.storage.check_rows import set_version
+from atlas_crawl.storage.ledger import Entry
 from atlas_crawl.storage.queries import query
 from atlas_crawl.storage.records import CheckRecord, Reextract
 
@@ -48,8 +50,10 @@ def insert_version(
     check_id: int,
     first_seen_at: datetime,
     raw_sha256: str | None,
+    ledger: list[Entry],
 ) -> int:
-    """Version ``number`` of the document, made by ``check_id`` (which then points at it)."""
+    """Version ``number`` of the document, made by ``check_id`` (which then points at
+    it); its ledger entry joins ``ledger``."""
     assert rec.text is not None
     row = conn.execute(
         query("insert_version"),
@@ -70,6 +74,11 @@ def insert_version(
     assert row is not None
     version_id = int(row[0])
     set_version(conn, check_id, version_id)
+    assert rec.text_sha256 is not None
+    ledger.append(
+        ("version", version_id, version_entry(version_id, document_id, number,
+                                              rec.text_sha256, check_id))
+    )  # fmt: skip
     return version_id
 
 
@@ -89,6 +98,7 @@ def record_change(
     raw_sha256: str | None,
     reextract: Reextract | None,
     verified_by: int | None,
+    ledger: list[Entry],
     kind: tuple[str, str | None] | None = None,
 ) -> tuple[int, int, str]:
     """The new version and its change; returns (version_id, change_id, kind).
@@ -98,7 +108,7 @@ def record_change(
     )
     assert rec.text is not None
     version_id = insert_version(
-        conn, document_id, old_number + 1, rec, detecting_check, detected_at, raw_sha256
+        conn, document_id, old_number + 1, rec, detecting_check, detected_at, raw_sha256, ledger
     )
     diff = make_diff(old_text, rec.text)
     if kind is None:
@@ -131,7 +141,12 @@ def record_change(
         },
     ).fetchone()
     assert row is not None
-    return version_id, int(row[0]), made
+    change_id = int(row[0])
+    ledger.append(
+        ("change", change_id, change_entry(change_id, old_id, version_id, diff.patch,
+                                           diff.chars_added, diff.chars_removed))
+    )  # fmt: skip
+    return version_id, change_id, made
 
 
 def seen_again(conn: psycopg.Connection, version_id: int, captured_at: datetime) -> None:

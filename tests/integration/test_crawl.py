@@ -143,7 +143,10 @@ def test_a_much_shorter_text_is_not_a_change(
         tmp_path / "d", "Example", {"Privacy Policy": {"fetch": url, "select": "main"}}
     )
     crawl("declarations", path=decl)
-    site.serve("/p", "<html><body><main><h1>Privacy Policy</h1><p>Loading…</p></main>")
+    # A whole page (it ends properly), but with a placeholder instead of the policy.
+    site.serve(
+        "/p", "<html><body><main><h1>Privacy Policy</h1><p>Loading…</p></main></body></html>"
+    )
     crawl("declarations", path=decl)
     assert [c[1:] for c in checks(db_url)] == [("first", None), ("failed", "too short")]
 

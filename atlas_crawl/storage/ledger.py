@@ -1,0 +1,108 @@
+"""The ledger in the database: entries appended with each recording transaction, read
+back in order for checkpoints, verification and proofs; the checkpoints made."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC
+
+import psycopg
+
+from atlas_crawl.evidence.ledger_entries import (
+    change_entry,
+    check_entry,
+    entry_leaf,
+    version_entry,
+)
+from atlas_crawl.storage.queries import query
+
+# (kind, record id, entry text) of what one transaction wrote, in order.
+Entry = tuple[str, int, str]
+
+
+def append(conn: psycopg.Connection, entries: list[Entry]) -> None:
+    """Append these entries, last thing in the transaction: the lock taken here is held
+    until commit, so positions follow commit order with no gaps."""
+    if not entries:
+        return
+    conn.execute(query("lock_ledger"))
+    conn.execute(
+        query("append_ledger"),
+        {
+            "kinds": [kind for kind, _, _ in entries],
+            "records": [record for _, record, _ in entries],
+            "leaves": [entry_leaf(entry) for _, _, entry in entries],
+        },
+    )
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    position: int
+    kind: str
+    record: int
+    stored_leaf: bytes
+    entry: str | None  # rebuilt from the record as it is now (None: the record is gone)
+
+    @property
+    def leaf(self) -> bytes:
+        """The leaf of the record as it is now (what a checkpoint must match)."""
+        return entry_leaf(self.entry) if self.entry is not None else b""
+
+
+def rows(conn: psycopg.Connection, size: int | None = None) -> Iterator[LedgerRow]:
+    """The ledger in order, each entry rebuilt from its record as it stands now."""
+    limit = size if size is not None else 2**62
+    with conn.cursor(name="ledger_rows") as cur:
+        cur.itersize = 2000
+        cur.execute(query("ledger_rows"), {"size": limit})
+        for r in cur:
+            position, kind, record, stored, evidence = r[:5]
+            exists = r[14]
+            entry: str | None = None
+            if exists and kind == "check":
+                entry = check_entry(record, evidence)
+            elif exists and kind == "version":
+                entry = version_entry(record, r[5], r[6], r[7], r[8])
+            elif exists and kind == "change":
+                entry = change_entry(record, r[9], r[10], r[11], r[12], r[13])
+            yield LedgerRow(position, kind, record, bytes(stored), entry)
+
+
+def position_of(conn: psycopg.Connection, kind: str, record: int) -> int | None:
+    row = conn.execute(query("ledger_position"), {"kind": kind, "record": record}).fetchone()
+    return int(row[0]) if row else None
+
+
+@dataclass(frozen=True)
+class StoredCheckpoint:
+    tree_size: int
+    root_hash: str
+    made_at: str  # ISO 8601, as signed
+    public_key: str
+    signature: str
+    block_roots: list[str]
+
+
+def save_checkpoint(conn: psycopg.Connection, cp: StoredCheckpoint) -> None:
+    conn.execute(
+        query("save_checkpoint"),
+        {
+            "size": cp.tree_size,
+            "root": cp.root_hash,
+            "made_at": cp.made_at,
+            "key": cp.public_key,
+            "signature": cp.signature,
+            "blocks": ",".join(cp.block_roots),
+        },
+    )
+
+
+def latest_checkpoint(conn: psycopg.Connection) -> StoredCheckpoint | None:
+    row = conn.execute(query("latest_checkpoint")).fetchone()
+    if row is None:
+        return None
+    size, root, made_at, key, signature, blocks = row
+    made = made_at.astimezone(UTC).isoformat(timespec="seconds")
+    return StoredCheckpoint(size, root, made, key, signature, blocks.split(",") if blocks else [])

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import psycopg
 
-from atlas_crawl.diff.patch import make_diff
+from atlas_crawl.diff.patch import patch_holds
 from atlas_crawl.evidence.ledger import FIELDS, evidence_hash
 from atlas_crawl.evidence.warc import read_capture
+from atlas_crawl.storage import ledger
 from atlas_crawl.storage.captures import CaptureCache, load_capture
 
 
@@ -110,7 +111,9 @@ def _version_bindings(conn: psycopg.Connection) -> Iterator[Mismatch]:
 
 
 def _diffs(conn: psycopg.Connection) -> Iterator[Mismatch]:
-    """Each change's stored diff and counts, recomputed from its two version texts."""
+    """Each change's stored diff must turn its old text into exactly its new one (applied
+    strictly) and add and remove the characters the change records: a diff rewritten,
+    a word swapped, no longer does."""
     with conn.cursor(name="verify_changes") as cur:
         cur.itersize = 20
         cur.execute(
@@ -120,11 +123,23 @@ def _diffs(conn: psycopg.Connection) -> Iterator[Mismatch]:
                JOIN versions new ON new.version_id = c.to_version_id ORDER BY c.change_id"""
         )
         for change_id, record_id, patch, added, removed, old_text, new_text in cur:
-            diff = make_diff(old_text, new_text)
-            if (diff.patch, diff.chars_added, diff.chars_removed) != (patch, added, removed):
+            holds, patch_added, patch_removed = patch_holds(old_text, new_text, patch)
+            if not holds or (patch_added, patch_removed) != (added, removed):
                 yield Mismatch("diff", f"change {change_id} ({record_id})",
                                "its stored diff is not the diff of its two versions "
                                "(rewritten?)")  # fmt: skip
+
+
+def _ledger(conn: psycopg.Connection) -> Iterator[Mismatch]:
+    """Each ledger entry still matches its record (a rewrite that did not also rewrite
+    the ledger; against one that did, a published checkpoint holds)."""
+    for row in ledger.rows(conn):
+        if row.entry is None:
+            yield Mismatch("ledger", f"entry {row.position}",
+                           f"its {row.kind} {row.record} is gone (deleted)")  # fmt: skip
+        elif row.leaf != row.stored_leaf:
+            yield Mismatch("ledger", f"entry {row.position}",
+                           f"{row.kind} {row.record} no longer matches it")  # fmt: skip
 
 
 def _warcs(conn: psycopg.Connection, folder: Path) -> Iterator[Mismatch]:
@@ -193,6 +208,7 @@ def verify(conn: psycopg.Connection, evidence_folder: Path) -> VerifyReport:
         mismatches += _versions(conn)
         mismatches += _version_bindings(conn)
         mismatches += _diffs(conn)
+        mismatches += _ledger(conn)
     mismatches += _warcs(conn, evidence_folder)
     mismatches += _chains(conn)
     counts = {
@@ -201,6 +217,7 @@ def verify(conn: psycopg.Connection, evidence_folder: Path) -> VerifyReport:
             ("captures", "SELECT count(*) FROM captures"),
             ("versions", "SELECT count(*) FROM versions"),
             ("diffs", "SELECT count(*) FROM changes"),
+            ("ledger entries", "SELECT count(*) FROM ledger"),
             ("warc records", "SELECT count(*) FROM check_pages WHERE warc_file IS NOT NULL"),
             ("chained checks", "SELECT count(*) FROM checks WHERE evidence_hash IS NOT NULL"),
         ]

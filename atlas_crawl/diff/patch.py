@@ -75,3 +75,20 @@ def apply_patch(old: str, patch: str) -> str:
     if not all(results):
         raise ValueError("the patch does not apply to this text")
     return new
+
+
+def patch_holds(old: str, new: str, patch: str) -> tuple[bool, int, int]:
+    """Whether ``patch`` turns ``old`` into exactly ``new`` when applied strictly (its
+    context must match where it says, no fuzzy search), with the characters it adds and
+    removes: how a stored diff is checked without computing it again."""
+    dmp = _engine()
+    dmp.Match_Threshold = 0.0
+    dmp.Patch_DeleteThreshold = 0.0
+    try:
+        patches = dmp.patch_fromText(patch)
+    except ValueError:
+        return False, 0, 0
+    added = sum(len(t) for p in patches for op, t in p.diffs if op == dmp.DIFF_INSERT)
+    removed = sum(len(t) for p in patches for op, t in p.diffs if op == dmp.DIFF_DELETE)
+    result, applied = dmp.patch_apply(patches, old)
+    return all(applied) and result == new, added, removed

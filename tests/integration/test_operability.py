@@ -255,3 +255,15 @@ def test_an_unreachable_host_is_one_line_per_failure(tmp_path: Path, db_url: str
     assert "Traceback" not in result.output, result.output[-3000:]
     with psycopg.connect(db_url) as conn:
         assert conn.execute("SELECT outcome FROM checks").fetchall() == [("failed",)]
+
+
+def test_version_and_plain_help() -> None:
+    version = cli("--version", db_url=None)
+    assert version.returncode == 0 and version.stdout.startswith("atlas-crawl 0.")
+    top = cli("--help", db_url=None)
+    assert top.returncode == 0 and "``" not in top.stdout
+    assert "status" in top.stdout and "checkpoint" in top.stdout
+    crawl_help = cli("crawl", "--help", db_url=None).stdout
+    assert "crawl an OTA declarations folder (with platforms named, those too)" in " ".join(
+        crawl_help.split()
+    )

@@ -157,3 +157,5 @@ def test_the_demo_runs_from_an_empty_folder(installed: Path, tmp_path: Path) -> 
         "AI" in demo.stdout
         and "change 1 (AC-C-000001): Example Social / Privacy Policy" in demo.stdout
     )
+    # It says how to open its database afterwards.
+    assert "atlas-crawl --database-url 'postgresql://" in demo.stdout

@@ -57,21 +57,31 @@ def pg_server() -> Iterator[str]:
         )
 
 
-@pytest.fixture
-def db_url(pg_server: str) -> Iterator[str]:
-    """A fresh, migrated database for one test (copied from the template: fast)."""
-    name = f"atlas_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(pg_server, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-                sql.Identifier(name), sql.Identifier(TEMPLATE)
-            )
-        )
-    yield _with_database(pg_server, name)
-    with psycopg.connect(pg_server, autocommit=True) as conn:
+def _scratch_database(server: str, prefix: str, template: str | None) -> Iterator[str]:
+    """A new database for one test (copied from ``template`` when given), then dropped."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    create = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+    if template:
+        create += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(create)
+    yield _with_database(server, name)
+    with psycopg.connect(server, autocommit=True) as conn:
         conn.execute(
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
         )
+
+
+@pytest.fixture
+def db_url(pg_server: str) -> Iterator[str]:
+    """A fresh, migrated database for one test (copied from the template: fast)."""
+    yield from _scratch_database(pg_server, "atlas_test", TEMPLATE)
+
+
+@pytest.fixture
+def empty_db_url(pg_server: str) -> Iterator[str]:
+    """A database without the schema, as a new user has it."""
+    yield from _scratch_database(pg_server, "atlas_empty", None)
 
 
 @pytest.fixture

@@ -4,26 +4,12 @@ from __future__ import annotations
 
 import subprocess
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
-import pytest
-from psycopg import sql
 
 from atlas_crawl.storage.recorder import record_check
 from tests.helpers import TEXT_1, TEXT_2, Site, cli, make, write_declarations
-
-
-@pytest.fixture
-def empty_db_url(pg_server: str) -> Iterator[str]:
-    """A database without the schema, as a new user has it."""
-    name = f"atlas_empty_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(pg_server, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    yield psycopg.conninfo.make_conninfo(pg_server, dbname=name)
-    with psycopg.connect(pg_server, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 def test_db_upgrade_is_idempotent(empty_db_url: str) -> None:

@@ -192,13 +192,22 @@ def _stop_server(db_url: str, proxy: TcpProxy) -> None:
         )
 
 
-def test_a_short_database_outage_is_ridden_out(site: Site, tmp_path: Path, db_url: str) -> None:
+def _crawl_until_the_server_stops(
+    site: Site, tmp_path: Path, db_url: str, wait: str
+) -> tuple[TcpProxy, subprocess.Popen]:
+    """30 slow pages crawled through a relay to the database, stopped once the first
+    check is recorded."""
     port = int(psycopg.conninfo.conninfo_to_dict(db_url).get("port") or 5432)
     proxy = TcpProxy(port)
     decl = _many(site, tmp_path, 30, delay=0.3)
-    crawler = _crawl_through(_proxied(db_url, proxy), decl, tmp_path, wait="30")
+    crawler = _crawl_through(_proxied(db_url, proxy), decl, tmp_path, wait=wait)
     _wait_for_checks(db_url, 1)
     _stop_server(db_url, proxy)
+    return proxy, crawler
+
+
+def test_a_short_database_outage_is_ridden_out(site: Site, tmp_path: Path, db_url: str) -> None:
+    proxy, crawler = _crawl_until_the_server_stops(site, tmp_path, db_url, wait="30")
     time.sleep(2)
     proxy.restore()
     _out, err = crawler.communicate(timeout=180)
@@ -213,12 +222,7 @@ def test_a_short_database_outage_is_ridden_out(site: Site, tmp_path: Path, db_ur
 def test_a_long_database_outage_stops_the_crawl_non_zero(
     site: Site, tmp_path: Path, db_url: str
 ) -> None:
-    port = int(psycopg.conninfo.conninfo_to_dict(db_url).get("port") or 5432)
-    proxy = TcpProxy(port)
-    decl = _many(site, tmp_path, 30, delay=0.3)
-    crawler = _crawl_through(_proxied(db_url, proxy), decl, tmp_path, wait="2")
-    _wait_for_checks(db_url, 1)
-    _stop_server(db_url, proxy)
+    _proxy, crawler = _crawl_until_the_server_stops(site, tmp_path, db_url, wait="2")
     started = time.monotonic()
     _out, err = crawler.communicate(timeout=120)
     assert crawler.returncode == 1, err[-3000:]

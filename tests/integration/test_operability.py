@@ -7,26 +7,11 @@ import json
 import os
 import subprocess
 import sys
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
-import pytest
-from psycopg import sql
 
 from tests.helpers import ROOT, A, B, Site, cli, page, run_scrapy, write_declarations
-
-
-@pytest.fixture
-def empty_db_url(pg_server: str) -> Iterator[str]:
-    """A database nobody upgraded yet."""
-    name = f"atlas_empty_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(pg_server, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    yield psycopg.conninfo.make_conninfo(pg_server, dbname=name)
-    with psycopg.connect(pg_server, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 def _two_documents(site: Site, tmp_path: Path, missing: bool = True) -> Path:

@@ -16,7 +16,7 @@ from atlas_crawl.model import Page, sha256_hex
 from atlas_crawl.storage.captures import store_capture
 from atlas_crawl.storage.ledger import Entry
 from atlas_crawl.storage.queries import query
-from atlas_crawl.storage.records import CheckRecord
+from atlas_crawl.storage.records import CheckRecord, CheckResult
 
 # Routine unchanged checks keep only the headers the next conditional request needs.
 VALIDATORS = ("etag", "last-modified")
@@ -43,6 +43,21 @@ def recorded_source(conn: psycopg.Connection, source_ref: str) -> int | None:
     """The check already recorded from ``source_ref`` (an import, a round's check)."""
     row = conn.execute(query("check_by_source_ref"), {"source": source_ref}).fetchone()
     return int(row[0]) if row else None
+
+
+def already_recorded(conn: psycopg.Connection, rec: CheckRecord) -> CheckResult | None:
+    """The result of ``rec`` if it was recorded already (a commit that landed just
+    before its connection was lost): a retry must not record it twice."""
+    row = conn.execute(
+        query("check_made_at"),
+        {
+            "platform": rec.platform,
+            "document_type": rec.document_type,
+            "checked": rec.checked_at,
+            "crawl": rec.crawl_id,
+        },
+    ).fetchone()
+    return CheckResult(int(row[0]), str(row[1]), row[2]) if row else None
 
 
 def store_captures(conn: psycopg.Connection, document_id: int, pages: list[Page]) -> None:

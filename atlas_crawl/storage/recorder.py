@@ -21,6 +21,7 @@ from atlas_crawl.storage import ledger
 from atlas_crawl.storage.change_rules import DEFAULT_MIN_LENGTH_RATIO, too_short, truncation
 from atlas_crawl.storage.check_rows import (
     Previous,
+    already_recorded,
     insert_check,
     lock_document,
     previous_checks,
@@ -56,21 +57,6 @@ __all__ = [
     "already_recorded",
     "record_check",
 ]
-
-
-def already_recorded(conn: psycopg.Connection, rec: CheckRecord) -> CheckResult | None:
-    """The result of ``rec`` if it was recorded already (a commit that landed just
-    before its connection was lost): a retry must not record it twice."""
-    row = conn.execute(
-        query("check_made_at"),
-        {
-            "platform": rec.platform,
-            "document_type": rec.document_type,
-            "checked": rec.checked_at,
-            "crawl": rec.crawl_id,
-        },
-    ).fetchone()
-    return CheckResult(int(row[0]), str(row[1]), row[2]) if row else None
 
 
 def record_check(

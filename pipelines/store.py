@@ -6,7 +6,8 @@ in one line naming it. The crawl plan is read from it then. All database work ru
 dedicated threads (``ATLAS_DB_CONNECTIONS``), each with its own connection, so the
 crawl's event loop never blocks on it; checks of one document are serialized by the
 recorder's row lock. A new text is confirmed by a second fetch before it becomes a
-change (``ATLAS_VERIFY_CHANGES``): the re-fetch is queued on the crawl plan.
+change (``ATLAS_VERIFY_CHANGES``): the spider sends it, learning of the new text from
+this pipeline's result on the item.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from atlas_crawl.extraction import EXTRACTOR_VERSION
 from atlas_crawl.extraction.check import extract_check
 from atlas_crawl.extraction.extract import reextract_stored
 from atlas_crawl.model import PolicyCheck
-from atlas_crawl.storage.database import Database, DatabaseUnavailable, database
+from atlas_crawl.storage.database import Database, DatabaseUnavailable, database, one_line
 from atlas_crawl.storage.migrate import MigrationError, ensure_schema
 from atlas_crawl.storage.plan import document_states, untracked_documents
 from atlas_crawl.storage.recorder import (
@@ -125,7 +126,7 @@ class StorePipeline:
                 applied = ensure_schema(conn)
                 self.plan.load(document_states(conn), untracked_documents(conn))
         except (DatabaseUnavailable, MigrationError, psycopg.Error) as exc:
-            message = " ".join(str(exc).split())
+            message = one_line(exc)
             raise refuse(log, f"database unavailable, nothing was fetched: {message}") from None
         if applied:
             log.info("database schema upgraded: %s", ", ".join(applied))
@@ -187,7 +188,7 @@ class StorePipeline:
                 now = time.monotonic()
                 deadline = deadline or now + self.outage_wait
                 if now >= deadline:
-                    self.lost = self.lost or " ".join(str(exc).split())
+                    self.lost = self.lost or one_line(exc)
                     raise DatabaseLost(self.lost) from None
                 time.sleep(min(pause, deadline - now))
                 pause = min(pause * 2, 4.0)
@@ -213,8 +214,6 @@ class StorePipeline:
         except (DatabaseLost, TimeoutError):
             self.lost = self.lost or f"no answer for {self.outage_wait + 10:g} s"
             self.unrecorded += 1
-            for page in check.pages:
-                page.release()
             if self.plan.stop_reason is None:
                 # Stop fetching what cannot be recorded (the spider closes the crawl at
                 # its next response); the crawl ends non-zero.
@@ -224,9 +223,11 @@ class StorePipeline:
                     self.database.source if self.database else "?",
                     self.lost,
                 )
-            if self.stats is not None:
-                self.stats.set_value("atlas/unrecorded", self.unrecorded)
             raise DropItem("not recorded: the database is lost") from None
+        finally:
+            # Stored, or never to be: do not keep the raw bodies in memory past this point.
+            for page in check.pages:
+                page.release()
         check.result = result
         if self.stats is not None:
             self.stats.inc_value(f"atlas/checks/{result.outcome}")
@@ -235,9 +236,6 @@ class StorePipeline:
             if result.change_id is not None:
                 self.stats.inc_value(f"atlas/changes/{result.change_kind}")
         _log_result(check, result)
-        # The raw bodies are stored; do not keep them in memory past this point.
-        for page in check.pages:
-            page.release()
         return check
 
 

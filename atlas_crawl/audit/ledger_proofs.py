@@ -31,7 +31,7 @@ def _describe(row: ledger.LedgerRow) -> str:
 
 
 def _first_tampered(rows: list[ledger.LedgerRow]) -> ledger.LedgerRow | None:
-    return next((r for r in rows if r.leaf != r.stored_leaf), None)
+    return next((r for r in rows if not r.intact), None)
 
 
 def _block_roots(leaves: list[bytes]) -> list[str]:
@@ -48,13 +48,7 @@ def make_checkpoint(conn: psycopg.Connection, key: Ed25519PrivateKey) -> Checkpo
         leaves = [r.leaf for r in rows]
         made_at = datetime.now(UTC).isoformat(timespec="seconds")
         cp = sign(key, len(leaves), merkle.root(leaves).hex(), made_at, _block_roots(leaves))
-        ledger.save_checkpoint(
-            conn,
-            ledger.StoredCheckpoint(
-                cp.tree_size, cp.root_hash, cp.made_at, cp.public_key, cp.signature,
-                cp.block_roots,
-            ),
-        )  # fmt: skip
+        ledger.save_checkpoint(conn, cp)
     return cp
 
 
@@ -113,26 +107,18 @@ def inclusion(conn: psycopg.Connection, kind: str, record: int) -> dict[str, Any
     if position is None:
         return None
     stored = ledger.latest_checkpoint(conn)
-    rows = list(ledger.rows(conn, stored.tree_size if stored else 0))
-    entry = next((r.entry for r in ledger.rows(conn, position + 1) if r.position == position), None)
-    out: dict[str, Any] = {"position": position, "entry": entry}
-    if stored is None or position >= stored.tree_size:
+    covered = stored.tree_size if stored else 0
+    # One read: the covered tree, and the entry itself when it lies past it.
+    rows = list(ledger.rows(conn, max(covered, position + 1)))
+    out: dict[str, Any] = {"position": position, "entry": rows[position].entry}
+    if stored is None or position >= covered:
         out["status"] = "not yet covered by a checkpoint (run atlas-crawl checkpoint)"
         return out
-    leaves = [r.leaf for r in rows]
+    leaves = [r.leaf for r in rows[:covered]]
     out.update(
         status="covered",
         leaf=leaves[position].hex(),
         proof=[h.hex() for h in merkle.inclusion_proof(position, leaves)],
-        checkpoint=as_dict(
-            Checkpoint(
-                stored.tree_size,
-                stored.root_hash,
-                stored.made_at,
-                stored.public_key,
-                stored.signature,
-                stored.block_roots,
-            )
-        ),
+        checkpoint=as_dict(stored),
     )
     return out

@@ -16,6 +16,7 @@ from atlas_crawl.evidence.ledger import FIELDS, evidence_hash
 from atlas_crawl.evidence.warc import read_capture
 from atlas_crawl.storage import ledger
 from atlas_crawl.storage.captures import CaptureCache, load_capture
+from atlas_crawl.storage.database import one_line
 
 
 @dataclass(frozen=True)
@@ -137,7 +138,7 @@ def _ledger(conn: psycopg.Connection) -> Iterator[Mismatch]:
         if row.entry is None:
             yield Mismatch("ledger", f"entry {row.position}",
                            f"its {row.kind} {row.record} is gone (deleted)")  # fmt: skip
-        elif row.leaf != row.stored_leaf:
+        elif not row.intact:
             yield Mismatch("ledger", f"entry {row.position}",
                            f"{row.kind} {row.record} no longer matches it")  # fmt: skip
 
@@ -168,7 +169,7 @@ def _warcs(conn: psycopg.Connection, folder: Path) -> Iterator[Mismatch]:
 
 
 def _one_line(exc: BaseException) -> str:
-    text = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+    text = one_line(exc)
     return f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__
 
 

@@ -24,7 +24,7 @@ from atlas_crawl.cli.ledger import cmd_checkpoint, cmd_keygen
 from atlas_crawl.cli.reading import cmd_diff, cmd_history, cmd_show
 from atlas_crawl.cli.status import cmd_status, cmd_track, cmd_untrack
 from atlas_crawl.config import ConfigError
-from atlas_crawl.storage.database import DatabaseUnavailable
+from atlas_crawl.storage.database import DatabaseUnavailable, one_line
 from atlas_crawl.storage.migrate import MigrationError
 
 
@@ -197,16 +197,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             "run `atlas-crawl db upgrade` (a crawl does it too)"
         )
     except psycopg.OperationalError as exc:
-        return _say(f"the database stopped answering: {_one_line(exc)}")
+        return _say(f"the database stopped answering: {one_line(exc)}")
     except BrokenPipeError:
         # The reader went away (`atlas-crawl history | head`): nothing more to say.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 141  # as a process killed by SIGPIPE
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
 
 
 def _say(message: str) -> int:

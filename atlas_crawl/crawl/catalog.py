@@ -11,11 +11,6 @@ from atlas_crawl.crawl.spider import PolicySpider
 from atlas_crawl.declarations import TrackedDocument, load_ota_folder
 
 
-def spider_names(settings: BaseSettings) -> list[str]:
-    """The spiders ``SPIDER_MODULES`` holds (platforms and ``declarations``)."""
-    return sorted(SpiderLoader.from_settings(settings).list())
-
-
 def platform_spiders(settings: BaseSettings) -> dict[str, type[PolicySpider]]:
     """The platform spiders by name."""
     loader = SpiderLoader.from_settings(settings)

@@ -41,17 +41,12 @@ def redirect_failure(requested: str, final: str) -> str | None:
     return None
 
 
-def response_headers(response: Response) -> dict[str, list[str]]:
-    return {
-        k.decode("latin-1"): [v.decode("latin-1") for v in vs] for k, vs in response.headers.items()
-    }
-
-
-def request_headers(request: scrapy.Request | None) -> dict[str, list[str]] | None:
-    if request is None:
+def decoded_headers(message: Response | scrapy.Request | None) -> dict[str, list[str]] | None:
+    """A response's or request's headers as text (None without a message)."""
+    if message is None:
         return None
     return {
-        k.decode("latin-1"): [v.decode("latin-1") for v in vs] for k, vs in request.headers.items()
+        k.decode("latin-1"): [v.decode("latin-1") for v in vs] for k, vs in message.headers.items()
     }
 
 

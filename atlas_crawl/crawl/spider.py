@@ -26,11 +26,10 @@ from twisted.python.failure import Failure
 from atlas_crawl.crawl.plan import CrawlPlan
 from atlas_crawl.crawl.rendering import declared_selectors, selectors_missing, wait_for_selectors
 from atlas_crawl.crawl.responses import (
+    decoded_headers,
     keep_document_response,
     memento_time,
     redirect_failure,
-    request_headers,
-    response_headers,
     was_not_modified,
 )
 from atlas_crawl.declarations import (
@@ -96,17 +95,18 @@ class TrackingSpider(scrapy.Spider):
         if not self.plan.loaded:
             self.logger.warning("no crawl plan from the database: checking everything")
         now = datetime.now(UTC)
-        skipped = untracked = 0
-        documents = [d for d in self.tracked_documents() if not self.plan.is_untracked(d)]
-        untracked = len(self.tracked_documents()) - len(documents)
+        skipped = 0
+        tracked = self.tracked_documents()
+        documents = [d for d in tracked if not self.plan.is_untracked(d)]
+        untracked = len(tracked) - len(documents)
         # New texts an earlier crawl left unconfirmed (it died, or its re-fetch failed)
         # are confirmed first, before new work; that fetch is their check this time.
         pending = [d for d in documents if self.plan.has_pending_candidate(d)]
         for document in pending:
             self.plan.documents_total += 1
-            yield self._request(self._new_check(document, verifying=True), 0)
+            yield self._confirmation(document)
         for document in documents:
-            if document in pending:
+            if self.plan.has_pending_candidate(document):
                 continue
             if not self.plan.is_due(document, due_hours, now):
                 skipped += 1
@@ -130,8 +130,7 @@ class TrackingSpider(scrapy.Spider):
         if result is None or result.outcome != "candidate" or item.verifying:
             return
         if self.settings.get("ATLAS_REDIS_URL"):
-            request = self._request(self._new_check(item.document, verifying=True), 0)
-            self.crawler.engine.crawl(request)
+            self.crawler.engine.crawl(self._confirmation(item.document))
         else:
             self._to_verify.append(item.document)
 
@@ -143,7 +142,7 @@ class TrackingSpider(scrapy.Spider):
         delay = self.settings.getfloat("ATLAS_VERIFY_DELAY", 0.0)
         engine = self.crawler.engine
         for document in documents:
-            request = self._request(self._new_check(document, verifying=True), 0)
+            request = self._confirmation(document)
             self._verifying += 1
             if delay > 0:
                 # The asyncio reactor runs on this loop (scrapy-playwright needs it).
@@ -151,6 +150,10 @@ class TrackingSpider(scrapy.Spider):
             else:
                 self._send_verification(engine, request)
         raise DontCloseSpider
+
+    def _confirmation(self, document: TrackedDocument) -> scrapy.Request:
+        """The re-fetch that confirms, or not, a document's new text."""
+        return self._request(self._new_check(document, verifying=True), 0)
 
     def _send_verification(self, engine: Any, request: scrapy.Request) -> None:
         self._verifying -= 1
@@ -227,10 +230,10 @@ class TrackingSpider(scrapy.Spider):
             requested_url=requested,
             final_url=response.url,
             http_status=response.status,
-            headers=response_headers(response),
+            headers=decoded_headers(response) or {},
             body=response.body,
             content_type=(response.headers.get(b"Content-Type") or b"").decode("latin-1"),
-            request_headers=request_headers(response.request),
+            request_headers=decoded_headers(response.request),
         )
         check.pages.append(page)
         # The process that fetched (in a distributed round, not always the one that queued).
@@ -239,14 +242,14 @@ class TrackingSpider(scrapy.Spider):
             check.checked_at = datetime.now(UTC)
             check.captured_at = memento_time(response) or check.checked_at
         page_obj = response.meta.get("playwright_page")
-        if page_obj is not None and selectors_missing(response.meta):
-            source = check.document.rules.sources[position]
-            check.fail(
-                "selector matched nothing",
-                f"{', '.join(declared_selectors(source))} did not appear within "
-                f"{self._selector_wait:g} s after the page loaded",
-            )
         if page_obj is not None:
+            if selectors_missing(response.meta):
+                source = check.document.rules.sources[position]
+                check.fail(
+                    "selector matched nothing",
+                    f"{', '.join(declared_selectors(source))} did not appear within "
+                    f"{self._selector_wait:g} s after the page loaded",
+                )
             browser = page_obj.context.browser
             check.fetcher = f"browser chromium {browser.version if browser else ''}".strip()
             check.user_agent = await page_obj.evaluate("navigator.userAgent")

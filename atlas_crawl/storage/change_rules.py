@@ -3,7 +3,7 @@ short to be believed, a change of the stated date only."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from atlas_crawl.evidence.dates import ANNOUNCEMENT, stated_date
@@ -40,9 +40,8 @@ def change_kind(
         again = None
     if again is not None:
         return ("technical", "reread") if again == rec.text else ("content", None)
-    new_pages = [(p.body, p.content_type) for p in rec.pages if p.body is not None]
     try:
-        reextract(new_pages, old_declaration)
+        reextract(rec.page_bodies, old_declaration)
     except ExtractionError:
         return "technical", "redesign"
     return "content", None
@@ -71,18 +70,22 @@ def ends_properly(body: bytes, content_type: str = "") -> bool:
 
 
 def truncation(
-    new_pages: Sequence[tuple[bytes, str]], old_pages: Sequence[tuple[bytes, str]]
+    new_pages: Sequence[tuple[bytes, str]],
+    old_pages: Callable[[], Sequence[tuple[bytes, str]]],
 ) -> str | None:
     """Why the new capture is taken as cut off, if it is: a page that stops mid-document
     where the same page of the current version's capture ended properly (a connection
-    cut short, a server that sent part of the page with a matching length)."""
-    for position, ((new, new_type), (old, old_type)) in enumerate(
-        zip(new_pages, old_pages, strict=False)
-    ):
-        if ends_properly(old, old_type) and not ends_properly(new, new_type):
+    cut short, a server that sent part of the page with a matching length). The current
+    capture (``old_pages``) is read only when a new page does stop early."""
+    cut = [i for i, (body, ctype) in enumerate(new_pages) if not ends_properly(body, ctype)]
+    if not cut:
+        return None
+    old = old_pages()
+    for position in cut:
+        if position < len(old) and ends_properly(*old[position]):
             return (
-                f"page {position + 1} ({len(new)} bytes) stops before the end of the "
-                "document, where the current version's capture ended properly"
+                f"page {position + 1} ({len(new_pages[position][0])} bytes) stops before the "
+                "end of the document, where the current version's capture ended properly"
             )
     return None
 

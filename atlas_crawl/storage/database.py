@@ -82,6 +82,11 @@ def database(settings: BaseSettings) -> Database:
     return Database(embedded_url(data_dir(settings)), "embedded PostgreSQL")
 
 
+def one_line(exc: BaseException) -> str:
+    """An exception's message on one line (libpq's span several)."""
+    return " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+
+
 def describe(url: str) -> str:
     """The URL without its password, for messages."""
     try:
@@ -140,7 +145,6 @@ def connect(url: str, source: str = "ATLAS_DATABASE_URL", **kwargs: object) -> p
     except psycopg.ProgrammingError as exc:
         raise DatabaseUnavailable(f"the database URL from {source} is not valid: {exc}") from exc
     except psycopg.OperationalError as exc:
-        reason = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
         raise DatabaseUnavailable(
-            f"cannot connect to the database ({source}: {describe(url)}): {reason}"
+            f"cannot connect to the database ({source}: {describe(url)}): {one_line(exc)}"
         ) from exc

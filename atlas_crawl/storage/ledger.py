@@ -6,9 +6,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC
+from functools import cached_property
 
 import psycopg
 
+from atlas_crawl.evidence.checkpoint import Checkpoint
 from atlas_crawl.evidence.ledger_entries import (
     change_entry,
     check_entry,
@@ -45,10 +47,15 @@ class LedgerRow:
     stored_leaf: bytes
     entry: str | None  # rebuilt from the record as it is now (None: the record is gone)
 
-    @property
+    @cached_property
     def leaf(self) -> bytes:
         """The leaf of the record as it is now (what a checkpoint must match)."""
         return entry_leaf(self.entry) if self.entry is not None else b""
+
+    @property
+    def intact(self) -> bool:
+        """The record still gives the leaf stored when it was written."""
+        return self.leaf == self.stored_leaf
 
 
 def rows(conn: psycopg.Connection, size: int | None = None) -> Iterator[LedgerRow]:
@@ -75,17 +82,7 @@ def position_of(conn: psycopg.Connection, kind: str, record: int) -> int | None:
     return int(row[0]) if row else None
 
 
-@dataclass(frozen=True)
-class StoredCheckpoint:
-    tree_size: int
-    root_hash: str
-    made_at: str  # ISO 8601, as signed
-    public_key: str
-    signature: str
-    block_roots: list[str]
-
-
-def save_checkpoint(conn: psycopg.Connection, cp: StoredCheckpoint) -> None:
+def save_checkpoint(conn: psycopg.Connection, cp: Checkpoint) -> None:
     conn.execute(
         query("save_checkpoint"),
         {
@@ -99,10 +96,10 @@ def save_checkpoint(conn: psycopg.Connection, cp: StoredCheckpoint) -> None:
     )
 
 
-def latest_checkpoint(conn: psycopg.Connection) -> StoredCheckpoint | None:
+def latest_checkpoint(conn: psycopg.Connection) -> Checkpoint | None:
     row = conn.execute(query("latest_checkpoint")).fetchone()
     if row is None:
         return None
     size, root, made_at, key, signature, blocks = row
     made = made_at.astimezone(UTC).isoformat(timespec="seconds")
-    return StoredCheckpoint(size, root, made, key, signature, blocks.split(",") if blocks else [])
+    return Checkpoint(size, root, made, key, signature, blocks.split(",") if blocks else [])

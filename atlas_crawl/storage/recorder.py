@@ -300,8 +300,7 @@ class _Check:
     ) -> CheckResult:
         rec, candidate = self.rec, self.previous.candidate_id
         assert rec.text is not None
-        new_pages = [(p.body, p.content_type) for p in rec.pages if p.body is not None]
-        cut = truncation(new_pages, version_pages(self.conn, latest.version_id))
+        cut = truncation(rec.page_bodies, lambda: version_pages(self.conn, latest.version_id))
         if cut:
             return self.failed("truncated", cut)
         current = version_row(self.conn, latest.version_id)[3]

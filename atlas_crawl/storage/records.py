@@ -45,6 +45,11 @@ class CheckRecord:
         return pages_sha256(self.pages)
 
     @property
+    def page_bodies(self) -> list[tuple[bytes, str]]:
+        """``(body, content_type)`` of the pages that have a body, in order."""
+        return [(p.body, p.content_type) for p in self.pages if p.body is not None]
+
+    @property
     def primary_raw_sha256(self) -> str | None:
         """The first page's capture: what a version of a combined document points at."""
         return next((p.raw_sha256 for p in self.pages if p.body is not None), None)

@@ -2,6 +2,10 @@
 or a database: the CPU cost of deciding whether a page changed.
 
     .venv/bin/python bench/extract_throughput.py [CORPUS_DIR] [--workers N]
+        [--code CHECKOUT] [--texts OUT.jsonl]
+
+--code runs another checkout's extractor (side by side with an older commit); --texts
+writes every capture's text for bench/compare_texts.py.
 """
 
 from __future__ import annotations
@@ -17,7 +21,16 @@ from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+
+
+def _code_path() -> str:
+    """The checkout whose extractor runs: --code, else this one (workers see it too)."""
+    if "--code" in sys.argv:
+        return str(Path(sys.argv[sys.argv.index("--code") + 1]).resolve())
+    return str(ROOT)
+
+
+sys.path.insert(0, _code_path())
 
 from atlas_crawl.declarations import load_ota_folder  # noqa: E402
 from atlas_crawl.extraction import ExtractionError, extract_document  # noqa: E402
@@ -31,7 +44,7 @@ def _work(args: tuple[str, str, str, str, bytes]) -> tuple[bool, str]:
         text = extract_document([(body, "")] * len(rules.sources), rules)
     except ExtractionError:
         return False, ""
-    return True, hashlib.sha256(text.encode()).hexdigest()
+    return True, text
 
 
 _CACHE: dict[str, dict] = {}
@@ -48,12 +61,16 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("corpus", nargs="?", default=str(ROOT.parent / "shared/corpus/demo"))
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--code", help="a checkout of atlas-crawl whose extractor to run")
+    parser.add_argument("--texts", type=Path, help="write each capture's text here (JSONL)")
     args = parser.parse_args()
     corpus = Path(args.corpus)
     jobs = []
+    files = []
     for line in (corpus / "manifest.jsonl").read_text().splitlines():
         row = json.loads(line)
         body = gzip.decompress((corpus / row["file"]).read_bytes())
+        files.append(row["file"])
         jobs.append((str(corpus), row["service"], row["terms_type"], row["captured_at"], body))
     size = sum(len(j[4]) for j in jobs)
     started = time.perf_counter()
@@ -69,9 +86,14 @@ def main() -> int:
                       "seconds": round(seconds, 2),
                       "captures_per_second": round(len(jobs) / seconds, 1),
                       # One hash over every text, in order: a speed-up must not change it.
-                      "texts_sha256": hashlib.sha256(
-                          "\n".join(r[1] for r in results).encode()).hexdigest(),
+                      "texts_sha256": hashlib.sha256("\n".join(
+                          hashlib.sha256(r[1].encode()).hexdigest() if r[0] else ""
+                          for r in results).encode()).hexdigest(),
                       }, indent=2))  # fmt: skip
+    if args.texts:
+        with args.texts.open("w") as out:
+            for file, (ok, text) in zip(files, results, strict=True):
+                out.write(json.dumps({"file": file, "text": text if ok else None}) + "\n")
     return 0
 
 

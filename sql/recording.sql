@@ -92,7 +92,8 @@ SELECT version_id, version_number, text_sha256
 FROM versions WHERE document_id = %(document)s ORDER BY version_number DESC LIMIT 1
 
 -- name: version_row
-SELECT version_id, version_number, text_sha256, text, declaration, stated_date
+SELECT version_id, version_number, text_sha256, text, declaration, stated_date,
+       extractor_version
 FROM versions WHERE version_id = %(version)s
 
 -- name: insert_version

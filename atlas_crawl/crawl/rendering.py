@@ -12,7 +12,8 @@ from atlas_crawl.declarations import Range, Source
 _SKIPPED = frozenset({"image", "font", "media"})
 
 # Resolves true once every selector matches, false when ``ms`` have passed first. A
-# selector the browser cannot parse (lxml knows some it does not) is not waited for.
+# selector the browser cannot parse is not waited for (declarations are checked with
+# lexbor, whose selector grammar may differ from Chromium's at the edges).
 _WAIT_FOR_SELECTORS = """async ({selectors, ms}) => {
   const found = (s) => { try { return document.querySelector(s) !== null; }
                          catch (e) { return true; } };

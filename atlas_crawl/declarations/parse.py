@@ -9,8 +9,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from cssselect import SelectorError
-from lxml.cssselect import CSSSelector
+from selectolax.lexbor import LexborHTMLParser, SelectolaxError
 
 from atlas_crawl.declarations.model import (
     DOCUMENT_TYPES,
@@ -41,13 +40,17 @@ def _parse_selectors(value: Any, where: str) -> tuple[Selector, ...]:
     return tuple(out)
 
 
+# Selectors are checked by compiling them against an empty document.
+_EMPTY = LexborHTMLParser("")
+
+
 def _check_css(selector: str, where: str) -> str:
     selector = selector.strip()
     if not selector:
         raise DeclarationError(f"{where}: empty CSS selector")
     try:
-        CSSSelector(selector)
-    except (SelectorError, ValueError, SyntaxError) as exc:
+        _EMPTY.css(selector)  # lexbor, which extraction matches with, must read it
+    except (SelectolaxError, ValueError) as exc:
         raise DeclarationError(f"{where}: invalid CSS selector {selector!r}: {exc}") from None
     return selector
 

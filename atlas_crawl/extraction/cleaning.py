@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import re
 
-from lxml import etree
-
-from atlas_crawl.extraction.selection import remove_keep_tail
+from atlas_crawl.extraction.dom import Node
+from atlas_crawl.extraction.selection import detach
 
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 # Ids and classes of consent platforms and banners. Matched against whole tokens so
@@ -26,22 +25,36 @@ _CONSENT = re.compile(
     r"(?:$|[\s_-])",
     re.I,
 )
+# What every name _CONSENT accepts contains: lexbor finds the few candidates in C, the
+# expression above then decides.
+_CONSENT_WORDS = ("onetrust", "ot-sdk", "optanon", "cookie", "consent", "gdpr", "cc-window",
+                  "cc-banner", "qc-cmp", "osano-cm", "didomi-", "usercentrics", "cmp")  # fmt: skip
+_SUSPECTS = ", ".join(
+    [
+        "[hidden]",
+        '[style*="none" i]',
+        '[style*="hidden" i]',
+        *(f'[{attr}*="{word}" i]' for word in _CONSENT_WORDS for attr in ("id", "class")),
+    ]
+)
 
 
-def _is_hidden(el: etree._Element) -> bool:
-    attrib = el.attrib
-    if "hidden" in attrib and attrib.get("hidden", "").lower() != "until-found":
+def _is_hidden(el: Node) -> bool:
+    attrs = el.attributes
+    if "hidden" in attrs and (attrs["hidden"] or "").lower() != "until-found":
         return True
-    style = attrib.get("style")
+    style = attrs.get("style")
     return bool(style and _HIDDEN_STYLE.search(style))
 
 
-def _is_consent(el: etree._Element) -> bool:
-    names = f"{el.get('id', '')} {el.get('class', '')}"
+def _is_consent(el: Node) -> bool:
+    attrs = el.attributes
+    names = f"{attrs.get('id') or ''} {attrs.get('class') or ''}"
     return bool(names.strip()) and bool(_CONSENT.search(names))
 
 
 _CF_PATH = "/cdn-cgi/l/email-protection"
+_CF_SUSPECTS = f'[href*="{_CF_PATH}"], [data-cfemail]'
 
 
 def decode_cf_email(encoded: str) -> str | None:
@@ -54,39 +67,38 @@ def decode_cf_email(encoded: str) -> str | None:
         return None
 
 
-def _deobfuscate_emails(part: etree._Element) -> None:
-    for el in part.iter():
-        if not isinstance(el.tag, str):
-            continue
-        href = el.get("href")
+def _deobfuscate_emails(part: Node) -> None:
+    for el in part.css(_CF_SUSPECTS):
+        attrs = el.attrs
+        href = attrs.get("href")
         if href and _CF_PATH in href:
             # The address is in the link's fragment, on the link itself, or inside it.
-            encoded = href.split("#", 1)[1] if "#" in href else el.get("data-cfemail")
+            encoded = href.split("#", 1)[1] if "#" in href else attrs.get("data-cfemail")
             if encoded is None:
-                inner = el.find(".//*[@data-cfemail]")
-                encoded = inner.get("data-cfemail") if inner is not None else None
+                inner = el.css_first("[data-cfemail]")
+                encoded = inner.attributes.get("data-cfemail") if inner is not None else None
             address = decode_cf_email(encoded) if encoded else None
             if address is None:
-                del el.attrib["href"]
+                del attrs["href"]
             else:
-                el.set("href", f"mailto:{address}")
-        encoded = el.get("data-cfemail")
+                attrs["href"] = f"mailto:{address}"
+        encoded = attrs.get("data-cfemail")
         if encoded is not None:
             address = decode_cf_email(encoded)
             if address is not None:
-                for child in list(el):
-                    el.remove(child)
-                el.text = address
-                del el.attrib["data-cfemail"]
+                for child in list(el.iter(include_text=True)):
+                    detach(child)
+                el.insert_child(address)
+                del attrs["data-cfemail"]
 
 
-def clean(part: etree._Element) -> None:
+def clean(part: Node) -> None:
     """Drop hidden elements and consent banners below ``part``, decode e-mails (in place)."""
     doomed = [
         el
-        for el in part.iterdescendants()
-        if isinstance(el.tag, str) and (_is_hidden(el) or _is_consent(el))
+        for el in part.css(_SUSPECTS)
+        if el.mem_id != part.mem_id and (_is_hidden(el) or _is_consent(el))
     ]
     for el in doomed:
-        remove_keep_tail(el)
+        detach(el)
     _deobfuscate_emails(part)

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import codecs
 from collections.abc import Sequence
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
+from urllib.parse import urljoin
 
-from lxml import etree, html
-from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding, read_bom
+from selectolax.lexbor import LexborHTMLParser
 
 from atlas_crawl.declarations import Rules, Source, TrackedDocument
 from atlas_crawl.extraction.cleaning import clean
+from atlas_crawl.extraction.dom import parse_html
 from atlas_crawl.extraction.errors import ExtractionError
 from atlas_crawl.extraction.markdown import to_markdown
 from atlas_crawl.extraction.normalize import normalize_text
@@ -22,42 +21,21 @@ from atlas_crawl.extraction.walls import wall_reason
 
 # Bump when a change to extraction can change the text of an unchanged page: versions
 # record it, so re-extraction can tell technical changes from content changes.
-EXTRACTOR_VERSION = "1"
+EXTRACTOR_VERSION = "2"  # 2: HTML5 tree construction (lexbor), links as a browser resolves them
 
 
-def _encoding(body: bytes, content_type: str) -> str:
-    bom, _ = read_bom(body)
-    found = (
-        bom
-        or http_content_type_encoding(content_type)
-        or html_body_declared_encoding(body[:4096])
-        or "utf-8"
-    )
+def _base_url(doc: LexborHTMLParser, declared: str) -> str:
+    """What relative links resolve against, as in a browser: the page's ``<base href>``
+    read against the document's declared location (never the address the bytes came
+    from, which differs for mirrors, archives and replays)."""
+    base = doc.css_first("base[href]")
+    href = base.attributes.get("href") if base is not None else None
+    if not href or not href.strip():
+        return declared
     try:
-        return codecs.lookup(found).name
-    except LookupError:
-        return "utf-8"
-
-
-@lru_cache(maxsize=32)
-def _parser(encoding: str) -> html.HTMLParser:
-    return html.HTMLParser(encoding=encoding, remove_comments=True, remove_pis=True)
-
-
-def parse_html(body: bytes, content_type: str = "") -> etree._Element:
-    encoding = _encoding(body, content_type)
-    try:
-        root = etree.fromstring(body, _parser(encoding))
-    except (etree.ParserError, LookupError, ValueError):
-        root = None
-    if root is None:
-        # Undecodable in the declared charset: fall back to lenient UTF-8 text.
-        text = body.decode("utf-8", errors="replace")
-        try:
-            root = html.document_fromstring(text)
-        except (etree.ParserError, ValueError) as exc:
-            raise ExtractionError("unparsable page", str(exc)) from None
-    return root
+        return urljoin(declared, href.strip())
+    except ValueError:
+        return declared
 
 
 def extract_source(body: bytes, source: Source, content_type: str = "") -> str:
@@ -67,18 +45,21 @@ def extract_source(body: bytes, source: Source, content_type: str = "") -> str:
     if is_pdf(body, content_type):
         text = normalize_text(pdf_text(body))
     else:
-        root = parse_html(body, content_type)
+        doc = parse_html(body, content_type)
+        # Most pages have no <base>: two byte searches spare a selector query.
+        maybe_base = b"<base" in body or b"<BASE" in body
+        base_url = _base_url(doc, source.url) if maybe_base else source.url
         try:
-            apply_remove(root, source.remove)
-            parts = apply_select(root, source.select)
+            apply_remove(doc, source.remove)
+            parts = apply_select(doc, source.select)
         except ExtractionError:
-            wall = wall_reason(body, normalize_text(" ".join(root.itertext())))
+            wall = wall_reason(body, normalize_text(doc.root.text(separator=" ")))
             if wall:
                 raise ExtractionError("blocked", wall) from None
             raise
         for part in parts:
             clean(part)
-        text = normalize_text(to_markdown(parts, source.url))
+        text = normalize_text(to_markdown(parts, base_url))
     wall = wall_reason(body, text)
     if wall:
         raise ExtractionError("blocked", wall)

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import re
 
-from lxml import etree
-
+from atlas_crawl.extraction.dom import Node, children, elements
+from atlas_crawl.extraction.dom import ancestors as _ancestors
 from atlas_crawl.extraction.normalize import clean_url
 
 HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
@@ -107,17 +107,27 @@ _SPACE = re.compile(r"[^\S\u2028]+")
 _SPACED_BREAKS = re.compile(r" *\u2028 *")
 
 
-def _tag(el: etree._Element) -> str:
-    tag = el.tag
-    if not isinstance(tag, str):
-        return ""  # comment or processing instruction
-    if "}" in tag:
-        tag = tag.rsplit("}", 1)[1]
-    return tag.lower()
+_BLOCK_SELECTOR = ", ".join(sorted(BLOCKS))
 
 
-def _has_block(el: etree._Element) -> bool:
-    return any(isinstance(d.tag, str) and _tag(d) in BLOCKS for d in el.iterdescendants())
+def _tag(el: Node) -> str:
+    """An element's lower-case name; "" for text, comments and the document."""
+    return el.tag if el.is_element_node else ""
+
+
+def _holding_blocks(part: Node) -> set[int]:
+    """The elements of ``part`` that have a block element inside them (by ``mem_id``):
+    one selector query per part, not one per inline element."""
+    holding: set[int] = set()
+    top = part.mem_id
+    for block in part.css(_BLOCK_SELECTOR):
+        node = block.parent
+        while node is not None and node.mem_id not in holding:
+            holding.add(node.mem_id)
+            if node.mem_id == top:
+                break
+            node = node.parent
+    return holding
 
 
 def _inline(text: str) -> str:
@@ -132,8 +142,9 @@ def _inline(text: str) -> str:
 class _Writer:
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url
+        self.holding_blocks: set[int] = set()
 
-    def blocks(self, el: etree._Element) -> list[str]:
+    def blocks(self, el: Node) -> list[str]:
         """The Markdown blocks of ``el``'s content."""
         out: list[str] = []
         buf: list[str] = []
@@ -145,41 +156,42 @@ class _Writer:
                 if text:
                     out.append(text)
 
-        if el.text:
-            buf.append(el.text)
-        for child in el:
+        for child in children(el):
+            if child.is_text_node:
+                buf.append(child.text_content or "")
+                continue
             tag = _tag(child)
-            if tag and tag not in SKIP:
-                if tag in BLOCKS:
-                    flush()
-                    out.extend(self.block(child, tag))
-                elif tag == "br":
-                    buf.append(_BREAK)
-                elif tag == "wbr":
-                    pass
-                elif _has_block(child):
-                    # An inline element wrapping blocks (a link around cards, say).
-                    flush()
-                    out.extend(self.blocks(child))
-                else:
-                    buf.append(self.inline_text(child))
-            if child.tail:
-                buf.append(child.tail)
+            if not tag or tag in SKIP:
+                continue
+            if tag in BLOCKS:
+                flush()
+                out.extend(self.block(child, tag))
+            elif tag == "br":
+                buf.append(_BREAK)
+            elif tag == "wbr":
+                pass
+            elif child.mem_id in self.holding_blocks:
+                # An inline element wrapping blocks (a link around cards, say).
+                flush()
+                out.extend(self.blocks(child))
+            else:
+                buf.append(self.inline_text(child))
         flush()
         return out
 
-    def inline_text(self, el: etree._Element) -> str:
-        parts: list[str] = [el.text or ""]
-        for child in el:
+    def inline_text(self, el: Node) -> str:
+        parts: list[str] = []
+        for child in children(el):
+            if child.is_text_node:
+                parts.append(child.text_content or "")
+                continue
             tag = _tag(child)
             if tag == "br":
                 parts.append(_BREAK)
             elif tag and tag not in SKIP:
                 parts.append(self.inline_text(child))
-            if child.tail:
-                parts.append(child.tail)
         text = "".join(parts)
-        if _tag(el) == "a" and (href := el.get("href")):
+        if el.tag == "a" and (href := el.attributes.get("href")):
             target = clean_url(href, self.base_url)
             label = _inline(text).replace("\n", " ")
             if target and label:
@@ -189,7 +201,7 @@ class _Writer:
                 return f"{lead}[{label}]({target}){trail}"
         return text
 
-    def block(self, el: etree._Element, tag: str) -> list[str]:
+    def block(self, el: Node, tag: str) -> list[str]:
         if tag in HEADINGS:
             text = " ".join(b.replace("\n", " ") for b in self.blocks(el))
             return [f"{'#' * HEADINGS[tag]} {text}"] if text else []
@@ -198,7 +210,7 @@ class _Writer:
         if tag == "table":
             return self.table(el)
         if tag == "pre":
-            text = "".join(el.itertext()).strip("\n")
+            text = el.text(deep=True).strip("\n")
             return [f"```\n{text}\n```"] if text.strip() else []
         if tag == "blockquote":
             inner = self.blocks(el)
@@ -209,12 +221,12 @@ class _Writer:
             return []
         return self.blocks(el)
 
-    def list_block(self, el: etree._Element, ordered: bool) -> list[str]:
+    def list_block(self, el: Node, ordered: bool) -> list[str]:
         lines: list[str] = []
         number = 0
-        for child in el:
+        for child in elements(el):
             tag = _tag(child)
-            if not tag or tag in SKIP:
+            if tag in SKIP:
                 continue
             if tag == "li":
                 number += 1
@@ -241,16 +253,17 @@ class _Writer:
                         lines.append(pad + line if line else "")
         return ["\n".join(lines)] if lines else []
 
-    def table(self, el: etree._Element) -> list[str]:
+    def table(self, el: Node) -> list[str]:
         rows: list[list[str]] = []
         header = False
-        for tr in el.iter("tr", "{*}tr"):
+        me = el.mem_id
+        for tr in el.css("tr"):
             # Only rows of this table, not of tables nested in its cells.
-            owner = next((a for a in tr.iterancestors() if _tag(a) == "table"), None)
-            if owner is not el:
+            owner = next((a for a in _ancestors(tr) if a.tag == "table"), None)
+            if owner is None or owner.mem_id != me:
                 continue
-            cells = [c for c in tr if _tag(c) in ("td", "th")]
-            if not rows and cells and all(_tag(c) == "th" for c in cells):
+            cells = [c for c in elements(tr) if c.tag in ("td", "th")]
+            if not rows and cells and all(c.tag == "th" for c in cells):
                 header = True
             rows.append(
                 [" ".join(self.blocks(c)).replace("\n", " ").replace("|", "\\|") for c in cells]
@@ -262,16 +275,17 @@ class _Writer:
         lines = ["| " + " | ".join(r + [""] * (width - len(r))) + " |" for r in rows]
         if header:
             lines.insert(1, "|" + " --- |" * width)
-        caption = next((c for c in el if _tag(c) == "caption"), None)
+        caption = next((c for c in elements(el) if c.tag == "caption"), None)
         out = self.blocks(caption) if caption is not None else []
         return [*out, "\n".join(lines)]
 
 
-def to_markdown(parts: list[etree._Element], base_url: str = "") -> str:
+def to_markdown(parts: list[Node], base_url: str = "") -> str:
     """Markdown of the selected parts, one blank line between blocks."""
     writer = _Writer(base_url)
     blocks: list[str] = []
     for part in parts:
+        writer.holding_blocks = _holding_blocks(part)
         tag = _tag(part)
         blocks.extend(writer.block(part, tag) if tag in BLOCKS else writer.blocks(part))
     return "\n\n".join(blocks)

@@ -6,7 +6,7 @@ import html
 import re
 import unicodedata
 from functools import lru_cache
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urldefrag, urlencode, urljoin, urlsplit, urlunsplit
 
 # Invisible characters that pages sprinkle in or drop between builds.
 _INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
@@ -37,18 +37,26 @@ _TRACKING_PARAMS = re.compile(
 
 @lru_cache(maxsize=8192)  # pure; pages and their next captures repeat their links
 def clean_url(href: str, base: str) -> str | None:
-    """An absolute link target without tracking parameters; None for non-links."""
+    """An absolute link target without tracking parameters; None for non-links.
+
+    A same-document link stays a fragment (``#section-3``), however it was written: it
+    names a place in the policy, not an address, and reads the same in a capture from
+    a mirror, an archive or a replay."""
     href = href.strip()
     if "&" in href:
         # Entity-encoded targets (a common mailto: obfuscation) encode differently per build.
         href = html.unescape(href)
     if not href or href.startswith(("javascript:", "data:")) or href == "#":
         return None
+    if href.startswith("#"):
+        return href
     try:
         absolute = urljoin(base, href)
         parts = urlsplit(absolute)
     except ValueError:
         return href
+    if parts.fragment and urldefrag(absolute).url == urldefrag(base).url:
+        return "#" + parts.fragment
     if parts.query:
         kept = [
             (k, v)

@@ -17,22 +17,33 @@ from atlas_crawl.storage.records import CheckRecord, Reextract
 DEFAULT_MIN_LENGTH_RATIO = 0.25
 
 
+def new_extractor(old: str | None, new: str) -> bool:
+    """Whether the new text was extracted by another extractor than the old one (both
+    known)."""
+    return bool(old) and bool(new) and old != new
+
+
 def change_kind(
     old_pages: Sequence[tuple[bytes, str]],
     old_declaration: dict[str, Any],
+    old_extractor: str | None,
     rec: CheckRecord,
     reextract: Reextract | None,
 ) -> tuple[str, str | None]:
     """The change's kind and, for a technical one, its reason (see migration 006).
 
-    Under the same rules a new text is a content change. Under new rules the previous
-    capture is read with them: the new text again means only the reading changed. When
+    Under the same rules and extractor a new text is a content change. Under new rules
+    or a new extractor (a parser upgrade) the previous capture is read again as the new
+    text was: the new text again means only the reading changed. When
     the new rules cannot read the previous capture and the old rules cannot read the
     new one, the page was redesigned with its rules and no like-for-like comparison
     exists; as in Open Terms Archive's technical upgrades the change is technical, with
     its reason, so it is not announced as a policy change on a layout's word.
     """
-    if reextract is None or old_declaration == rec.declaration or not old_pages:
+    same_rules = old_declaration == rec.declaration
+    if reextract is None or not old_pages:
+        return "content", None
+    if same_rules and not new_extractor(old_extractor, rec.extractor_version):
         return "content", None
     try:
         again = reextract(old_pages, rec.declaration)
@@ -40,6 +51,8 @@ def change_kind(
         again = None
     if again is not None:
         return ("technical", "reread") if again == rec.text else ("content", None)
+    if same_rules:
+        return "content", None  # today's extractor cannot read the old capture at all
     try:
         reextract(rec.page_bodies, old_declaration)
     except ExtractionError:

@@ -14,7 +14,7 @@ from atlas_crawl.diff.patch import make_diff
 from atlas_crawl.evidence.dates import stated_date
 from atlas_crawl.evidence.ledger_entries import change_entry, version_entry
 from atlas_crawl.storage.captures import load_capture
-from atlas_crawl.storage.change_rules import change_kind, date_flags
+from atlas_crawl.storage.change_rules import change_kind, date_flags, new_extractor
 from atlas_crawl.storage.check_rows import set_version
 from atlas_crawl.storage.ledger import Entry
 from atlas_crawl.storage.queries import query
@@ -36,7 +36,8 @@ def latest_version(conn: psycopg.Connection, document_id: int) -> Latest | None:
 
 
 def version_row(conn: psycopg.Connection, version_id: int) -> tuple[Any, ...]:
-    """(version_id, version_number, text_sha256, text, declaration, stated_date)."""
+    """(version_id, version_number, text_sha256, text, declaration, stated_date,
+    extractor_version)."""
     row = conn.execute(query("version_row"), {"version": version_id}).fetchone()
     assert row is not None
     return tuple(row)
@@ -103,7 +104,7 @@ def record_change(
 ) -> tuple[int, int, str]:
     """The new version and its change; returns (version_id, change_id, kind).
     ``kind``: the change's kind and reason when the caller knows them."""
-    old_id, old_number, _, old_text, old_declaration, old_date = version_row(
+    old_id, old_number, _, old_text, old_declaration, old_date, old_extractor = version_row(
         conn, latest.version_id
     )
     assert rec.text is not None
@@ -112,12 +113,11 @@ def record_change(
     )
     diff = make_diff(old_text, rec.text)
     if kind is None:
-        old_pages = (
-            version_pages(conn, old_id)
-            if reextract is not None and old_declaration != rec.declaration
-            else []
+        read_otherwise = old_declaration != rec.declaration or new_extractor(
+            old_extractor, rec.extractor_version
         )
-        kind = change_kind(old_pages, old_declaration, rec, reextract)
+        old_pages = version_pages(conn, old_id) if reextract is not None and read_otherwise else []
+        kind = change_kind(old_pages, old_declaration, old_extractor, rec, reextract)
     made, reason = kind
     silent, date_only = date_flags(old_text, old_date, rec.text)
     row = conn.execute(

@@ -6,13 +6,29 @@ import json
 import os
 import subprocess
 import zipfile
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
 
+from atlas_crawl.declarations import Rules, Source, rules_to_json
 from atlas_crawl.evidence.warc import WarcPage, WarcStore
-from tests.helpers import A, B, CrawlRunner, Site, cli, fixture_bytes, page, write_declarations
+from atlas_crawl.extraction import EXTRACTOR_VERSION, extract_source
+from atlas_crawl.extraction.extract import reextract_stored
+from atlas_crawl.model import Page
+from atlas_crawl.storage.recorder import CheckRecord, record_check
+from tests.helpers import (
+    FIXTURES,
+    A,
+    B,
+    CrawlRunner,
+    Site,
+    cli,
+    fixture_bytes,
+    page,
+    write_declarations,
+)
 
 
 def _commit(repo: Path, files: dict[str, str], when: str, url: str | None = None) -> None:
@@ -212,7 +228,83 @@ def test_reextraction_after_a_selector_change_is_technical(
         last = conn.execute("SELECT outcome FROM checks ORDER BY check_id DESC LIMIT 1")
         assert last.fetchone() == ("unchanged",)
     assert kinds == [("technical",)]
-    assert versions == [(1, "1", ["main"]), (2, "1", ["article"])]
+    assert versions == [(1, EXTRACTOR_VERSION, ["main"]), (2, EXTRACTOR_VERSION, ["article"])]
+
+
+# A database crawled before the HTML5 parser: UptimeRobot's terms as extractor 1
+# (libxml2) read them, absolute links where the page has in-page ones.
+UPTIME_URL = "https://uptimerobot.com/terms/"
+UPTIME_PAGE = "spiders/uptimerobot/terms-of-service.html.gz"
+
+
+def _old_database(db_url: str, tmp_path: Path) -> tuple[Path, CheckRecord]:
+    decl = write_declarations(
+        tmp_path / "d", "UptimeRobot", {"Terms of Service": {"fetch": UPTIME_URL, "select": "main"}}
+    )
+    body = fixture_bytes(UPTIME_PAGE)
+    at = datetime(2025, 6, 1, tzinfo=UTC)
+    old = CheckRecord(
+        platform="UptimeRobot",
+        document_type="Terms of Service",
+        url=UPTIME_URL,
+        declaration=rules_to_json(Rules((Source(UPTIME_URL, ("main",)),))),
+        checked_at=at,
+        captured_at=at,
+        fetcher="http",
+        user_agent="atlas-crawl/0.1",
+        pages=[Page(UPTIME_URL, None, 200, {"Content-Type": ["text/html"]}, body, "text/html")],
+        text=(FIXTURES / "extractor1/uptimerobot-terms.md").read_text(encoding="utf-8"),
+        extractor_version="1",
+    )
+    cli("db", "upgrade", db_url=db_url)
+    with psycopg.connect(db_url) as conn:
+        assert record_check(conn, old).outcome == "first"
+    return decl, old
+
+
+def test_a_parser_upgrade_is_a_technical_change_on_an_old_database(
+    tmp_path: Path, db_url: str
+) -> None:
+    decl, _ = _old_database(db_url, tmp_path)
+    evidence = tmp_path / "evidence"
+    result = cli("reextract", "--declarations", str(decl), db_url=db_url, evidence=evidence)
+    assert result.returncode == 0, result.stderr
+    assert "UptimeRobot / Terms of Service: technical change" in result.stdout
+    with psycopg.connect(db_url) as conn:
+        changes = conn.execute("SELECT kind, kind_reason FROM changes").fetchall()
+        versions = conn.execute(
+            "SELECT version_number, extractor_version FROM versions ORDER BY 1"
+        ).fetchall()
+        text = conn.execute("SELECT text FROM versions WHERE version_number = 2").fetchone()
+    assert changes == [("technical", "reextract")]
+    assert versions == [(1, "1"), (2, EXTRACTOR_VERSION)]
+    assert "[Services Provided](#services-provided)" in text[0]
+    assert cli("verify", db_url=db_url).returncode == 0
+
+
+def test_a_crawl_after_a_parser_upgrade_records_a_technical_change(
+    tmp_path: Path, db_url: str
+) -> None:
+    # The same bytes fetched again and read by today's extractor, as the crawl's
+    # pipelines record them: the old capture read today gives the same text.
+    _, old = _old_database(db_url, tmp_path)
+    at = datetime(2025, 6, 2, tzinfo=UTC)
+    body = fixture_bytes(UPTIME_PAGE)
+    new = replace(
+        old,
+        checked_at=at,
+        captured_at=at,
+        pages=[Page(UPTIME_URL, None, 200, {"Content-Type": ["text/html"]}, body, "text/html")],
+        text=extract_source(body, Source(UPTIME_URL, ("main",))),
+        extractor_version=EXTRACTOR_VERSION,
+    )
+    with psycopg.connect(db_url) as conn:
+        result = record_check(conn, new, reextract=reextract_stored)
+    assert result.outcome == "changed"
+    with psycopg.connect(db_url) as conn:
+        changes = conn.execute("SELECT kind, kind_reason FROM document_changes").fetchall()
+    assert changes == [("technical", "reread")]
+    assert cli("verify", db_url=db_url).returncode == 0
 
 
 def test_backfill_without_declarations_uses_the_platform_spiders(

@@ -130,3 +130,47 @@ def test_a_page_that_renders_late_is_read_once_its_selectors_appear(
     assert rows["Terms of Service"] == (
         "selector matched nothing .terms did not appear within 2 s after the page loaded"
     )
+
+
+# Sloppy markup as sites ship it: a tracking pixel's <noscript> opening a <div> it never
+# closes, content misplaced inside a table, a self-closed <span/>, in-page links.
+SLOPPY_PAGE = """<html><head><title>Policy</title></head><body>
+<div class="entry-content"><h2 id="use">How we use data</h2>
+<p>We use your data to run the service. See <a href="#rights">your rights</a> and
+<a href="cookies">cookies</a>.<span class="icon"/> Nothing else.</p>
+<table><tr><td>Retention</td><td>30 days</td></tr><p>Kept no longer.</p></table>
+<noscript><div><img src="/pixel.gif"></noscript></div>
+<footer><p>Follow Us</p></footer></body></html>"""
+
+
+def test_a_rendered_page_and_a_fetched_one_read_the_same(
+    chromium: str, crawl: CrawlRunner, site: Site, tmp_path: Path, db_url: str
+) -> None:
+    fetched = site.serve("/fetched", SLOPPY_PAGE)
+    rendered = site.serve("/rendered", SLOPPY_PAGE)
+    decl = write_declarations(
+        tmp_path / "d",
+        "Example",
+        {
+            "Privacy Policy": {"fetch": fetched, "select": ".entry-content"},
+            "Terms of Service": {
+                "fetch": rendered,
+                "select": ".entry-content",
+                "executeClientScripts": True,
+            },
+        },
+    )
+    result = crawl("declarations", path=decl, env={"ATLAS_CHROMIUM_PATH": chromium})
+    assert result.returncode == 0, result.output
+    with psycopg.connect(db_url) as conn:
+        texts = dict(
+            conn.execute(
+                """SELECT v.document_type, t.text FROM document_versions v
+                   JOIN versions t USING (version_id)"""
+            ).fetchall()
+        )
+    http, browser = texts["Privacy Policy"], texts["Terms of Service"]
+    assert http == browser
+    assert "Follow Us" not in http
+    assert "[your rights](#rights)" in http
+    assert http.index("Kept no longer.") < http.index("| Retention | 30 days |")

@@ -19,7 +19,15 @@ from atlas_crawl.extraction.errors import ExtractionError
 
 Node = LexborNode
 
-__all__ = ["Node", "SelectolaxError", "ancestors", "children", "elements", "parse_html"]
+__all__ = [
+    "Node",
+    "SelectolaxError",
+    "ancestors",
+    "children",
+    "elements",
+    "parse_html",
+    "root_of",
+]
 
 
 def _encoding(body: bytes, content_type: str) -> str:
@@ -51,6 +59,14 @@ def parse_html(body: bytes, content_type: str = "") -> LexborHTMLParser:
         return LexborHTMLParser(source, scripting=True)
     except (SelectolaxError, RuntimeError, ValueError) as exc:
         raise ExtractionError("unparsable page", str(exc)) from None
+
+
+def root_of(doc: LexborHTMLParser) -> Node:
+    """The ``<html>`` element, which HTML5 tree construction always makes."""
+    root = doc.root
+    if root is None:
+        raise ExtractionError("unparsable page", "no document element")
+    return root
 
 
 def children(node: Node) -> Iterator[Node]:

@@ -11,7 +11,7 @@ from selectolax.lexbor import LexborHTMLParser
 
 from atlas_crawl.declarations import Rules, Source, TrackedDocument
 from atlas_crawl.extraction.cleaning import clean
-from atlas_crawl.extraction.dom import parse_html
+from atlas_crawl.extraction.dom import parse_html, root_of
 from atlas_crawl.extraction.errors import ExtractionError
 from atlas_crawl.extraction.markdown import to_markdown
 from atlas_crawl.extraction.normalize import normalize_text
@@ -53,7 +53,7 @@ def extract_source(body: bytes, source: Source, content_type: str = "") -> str:
             apply_remove(doc, source.remove)
             parts = apply_select(doc, source.select)
         except ExtractionError:
-            wall = wall_reason(body, normalize_text(doc.root.text(separator=" ")))
+            wall = wall_reason(body, normalize_text(root_of(doc).text(separator=" ")))
             if wall:
                 raise ExtractionError("blocked", wall) from None
             raise

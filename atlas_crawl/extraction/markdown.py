@@ -112,7 +112,7 @@ _BLOCK_SELECTOR = ", ".join(sorted(BLOCKS))
 
 def _tag(el: Node) -> str:
     """An element's lower-case name; "" for text, comments and the document."""
-    return el.tag if el.is_element_node else ""
+    return (el.tag or "") if el.is_element_node else ""
 
 
 def _holding_blocks(part: Node) -> set[int]:

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from selectolax.lexbor import LexborHTMLParser
 
 from atlas_crawl.declarations import Range, Selector
-from atlas_crawl.extraction.dom import Node, ancestors
+from atlas_crawl.extraction.dom import Node, ancestors, root_of
 from atlas_crawl.extraction.errors import ExtractionError
 
 _MARK = "atlas-range-mark"
@@ -41,7 +41,7 @@ def _drop_following(node: Node) -> None:
 
 
 def _insert_marks(doc: LexborHTMLParser, rng: Range) -> tuple[Node, Node]:
-    root = doc.root
+    root = root_of(doc)
     start, end = _first(root, rng.start), _first(root, rng.end)
     if start is None or end is None:
         missing = rng.start if start is None else rng.end
@@ -92,14 +92,14 @@ def _remove_between(m1: Node, m2: Node) -> None:
     top2 = line2[next(i for i, n in enumerate(line2) if _same(n, common)) - 1]
     # The start branch loses everything after the mark, the end branch everything
     # before its mark, and the siblings between the two branches go whole.
-    node = m1
-    while not _same(node, top1):
+    node: Node | None = m1
+    while node is not None and not _same(node, top1):
         _drop_following(node)
         node = node.parent
     while (sibling := top1.next) is not None and not _same(sibling, top2):
         detach(sibling)
     node = m2
-    while not _same(node, top2):
+    while node is not None and not _same(node, top2):
         _drop_preceding(node)
         node = node.parent
     detach(m1)
@@ -115,7 +115,7 @@ def apply_remove(doc: LexborHTMLParser, selectors: Iterable[Selector]) -> None:
                 continue  # nothing to remove
             _remove_between(m1, m2)
         else:
-            for node in doc.root.css(sel):
+            for node in root_of(doc).css(sel):
                 detach(node)
 
 
@@ -123,7 +123,7 @@ def apply_select(doc: LexborHTMLParser, selectors: Iterable[Selector]) -> list[N
     """The selected parts, in declaration order; fails when none matches."""
     selectors = list(selectors)
     if not selectors:
-        return [doc.body or doc.root]
+        return [doc.body or root_of(doc)]
     parts: list[Node] = []
     for sel in selectors:
         if isinstance(sel, Range):
@@ -133,9 +133,9 @@ def apply_select(doc: LexborHTMLParser, selectors: Iterable[Selector]) -> list[N
             except ExtractionError:
                 continue
             _keep_between(m1, m2)
-            parts.append(clone.root)
+            parts.append(root_of(clone))
         else:
-            parts.extend(doc.root.css(sel))
+            parts.extend(root_of(doc).css(sel))
     if not parts:
         names = ", ".join(repr(s) if isinstance(s, str) else "a range" for s in selectors)
         raise ExtractionError("selector matched nothing", names)

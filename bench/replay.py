@@ -143,6 +143,8 @@ def _localize(declarations: Path, out: Path, base: str, keep: set[tuple[str, str
             if (service, terms_type) not in keep:
                 continue
             decl = dict(decl)
+            # Fetched from the replayer, read as the document at its own address.
+            decl["location"] = decl.get("fetch") or decl["combine"][0]["fetch"]
             decl.pop("combine", None)
             decl["fetch"] = base + _path(service, terms_type)
             terms[terms_type] = decl
@@ -154,6 +156,7 @@ def _localize(declarations: Path, out: Path, base: str, keep: set[tuple[str, str
             old = json.loads(history.read_text())
             for terms_type, entries in old.items():
                 for entry in entries:
+                    entry["location"] = entry.get("fetch") or entry["combine"][0]["fetch"]
                     entry.pop("combine", None)
                     entry["fetch"] = base + _path(service, terms_type)
             (out / history.name).write_text(json.dumps(old))

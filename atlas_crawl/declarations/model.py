@@ -91,6 +91,13 @@ class Source:
     remove: tuple[Selector, ...] = ()
     render: bool = False
     filters: tuple[str, ...] = ()
+    # The address the document stands for when it is fetched from elsewhere (a mirror,
+    # an archive's replay): links are resolved against it. Empty: ``url`` itself.
+    location: str = ""
+
+    @property
+    def declared_location(self) -> str:
+        return self.location or self.url
 
 
 @dataclass(frozen=True)

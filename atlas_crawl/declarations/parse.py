@@ -96,7 +96,8 @@ def _parse_time(value: Any, where: str) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-_OTA_KEYS = {"fetch", "select", "remove", "executeClientScripts", "combine", "filter"}
+# "location" is atlas-crawl's own: where the document lives when "fetch" is a mirror.
+_OTA_KEYS = {"fetch", "select", "remove", "executeClientScripts", "combine", "filter", "location"}
 
 
 def parse_ota_rules(decl: Mapping[str, Any], where: str) -> Rules:
@@ -120,8 +121,9 @@ def parse_ota_rules(decl: Mapping[str, Any], where: str) -> Rules:
         if "fetch" not in decl:
             raise DeclarationError(f"{where}: needs 'fetch' (or 'combine')")
         source = Source(
-            _check_url(decl["fetch"], f"{where}.fetch"), select, remove, render, filters
-        )
+            _check_url(decl["fetch"], f"{where}.fetch"), select, remove, render, filters,
+            _check_url(decl["location"], f"{where}.location") if "location" in decl else "",
+        )  # fmt: skip
         return Rules((source,), valid_until)
     if not isinstance(combine, list) or not combine:
         raise DeclarationError(f"{where}.combine: expected a non-empty list of pages")
@@ -141,6 +143,7 @@ def parse_ota_rules(decl: Mapping[str, Any], where: str) -> Rules:
                 _parse_selectors(part["remove"], f"{here}.remove") if "remove" in part else remove,
                 bool(part.get("executeClientScripts", render)),
                 _parse_filters(part["filter"], f"{here}.filter") if "filter" in part else filters,
+                _check_url(part["location"], f"{here}.location") if "location" in part else "",
             )
         )
     return Rules(tuple(sources), valid_until)

@@ -23,6 +23,7 @@ def rules_to_json(rules: Rules) -> dict[str, Any]:
             "remove": [_selector(x) for x in s.remove],
             "executeClientScripts": s.render,
             **({"filter": list(s.filters)} if s.filters else {}),
+            **({"location": s.location} if s.location else {}),
         }
         for s in rules.sources
     ]

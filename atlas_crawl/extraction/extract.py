@@ -48,7 +48,8 @@ def extract_source(body: bytes, source: Source, content_type: str = "") -> str:
         doc = parse_html(body, content_type)
         # Most pages have no <base>: two byte searches spare a selector query.
         maybe_base = b"<base" in body or b"<BASE" in body
-        base_url = _base_url(doc, source.url) if maybe_base else source.url
+        declared = source.declared_location
+        base_url = _base_url(doc, declared) if maybe_base else declared
         try:
             apply_remove(doc, source.remove)
             parts = apply_select(doc, source.select)

@@ -166,3 +166,17 @@ def test_a_new_platform_is_one_file(tmp_path: Path) -> None:
     result = run_scrapy(["list", *settings], env)
     assert result.returncode != 0
     assert "broken.py" in result.output and "BrokenSpider.documents[0].select" in result.output
+
+
+def test_a_mirror_declares_the_location_it_stands_for() -> None:
+    from atlas_crawl.declarations import parse_ota_rules, rules_to_json
+
+    decl = {"fetch": "http://127.0.0.1:8000/p.html", "location": "https://example.com/privacy"}
+    rules = parse_ota_rules(decl, "Example.json")
+    assert rules.sources[0].declared_location == "https://example.com/privacy"
+    assert parse_ota_rules(rules_to_json(rules), "stored") == rules
+    assert parse_ota_rules({"fetch": "https://a.test/p"}, "x").sources[0].declared_location == (
+        "https://a.test/p"
+    )
+    with pytest.raises(DeclarationError, match="location"):
+        parse_ota_rules({"fetch": "https://a.test/p", "location": "not a url"}, "x")

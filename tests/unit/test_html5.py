@@ -82,6 +82,11 @@ def test_a_check_fetched_elsewhere_reads_as_one_from_the_source() -> None:
         extract_check(check)
         assert check.failure_reason is None
         texts.add(check.text)
+    # A replay whose declaration fetches from 127.0.0.1 but names the document's own
+    # address as its location reads the same too (bench/replay.py declares it so).
+    mirror = Source("http://127.0.0.1:8000/privacy.html", ("main",), location=URL)
+    based = PAGE_WITH_LINKS.format(base='<base href="/legal/">').encode()
+    assert extract_source(based, mirror) == extract_source(based, Source(URL, ("main",)))
     assert len(texts) == 1
     assert "[cookies](https://example.com/legal/cookies)" in texts.pop()
 

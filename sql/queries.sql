@@ -114,3 +114,45 @@ VALUES (%(size)s, %(root)s, %(made_at)s, %(key)s, %(signature)s, %(blocks)s);
 -- name: latest_checkpoint
 SELECT tree_size, root_hash, made_at, public_key, signature, block_roots FROM checkpoints
 ORDER BY checkpoint_id DESC LIMIT 1;
+
+-- name: current_provisions
+SELECT record_id, position, heading, current_text AS text, first_seen_at, last_changed_at
+FROM provisions
+WHERE platform = %(platform)s AND document_type = %(document_type)s AND ended_at IS NULL
+ORDER BY position
+
+-- name: provision_record
+SELECT platform, document_type, provision_id, record_id, first_seen_at, last_changed_at,
+       ended_at, current_text, heading, split_from_record_id, document_id
+FROM provisions WHERE provision_id = %(provision)s
+
+-- name: provision_texts_over_time
+-- Each version holding the provision, oldest first, with the check and capture of the
+-- version (grouped into runs of one text in Python).
+SELECT pv.version_number, pv.text, pv.text_sha256, pv.heading, v.first_seen_at,
+       v.last_seen_at, v.record_id AS version_record_id, v.check_id,
+       v.raw_sha256 AS capture_sha256
+FROM provision_versions pv JOIN versions v USING (version_id)
+WHERE pv.provision_id = %(provision)s
+ORDER BY pv.version_number
+
+-- name: provision_history
+SELECT pc.change_record_id, pc.detected_at, pc.kind, pc.technical, pc.related_record_id,
+       pc.diff, pc.from_text, pc.to_text, c.check_id
+FROM provision_changes pc JOIN changes c USING (change_id)
+WHERE pc.provision_id = %(provision)s
+ORDER BY pc.detected_at, pc.change_id
+
+-- name: recent_provision_changes
+SELECT detected_at, platform, document_type, record_id, kind, technical, change_record_id,
+       related_record_id, from_text, to_text
+FROM provision_changes
+WHERE detected_at >= %(since)s
+  AND (%(platform)s::text IS NULL OR platform = %(platform)s)
+  AND (%(document_type)s::text IS NULL OR document_type = %(document_type)s)
+ORDER BY detected_at DESC, change_id DESC, record_id
+
+-- name: change_provision_changes
+SELECT record_id, kind, technical, related_record_id, from_text, to_text, diff,
+       from_sha256, to_sha256
+FROM provision_changes WHERE change_id = %(change)s ORDER BY record_id

@@ -153,3 +153,87 @@ LEFT JOIN LATERAL (
     SELECT count(*) AS failing_checks, min(checked_at) AS failing_since FROM checks f
     WHERE f.document_id = d.document_id AND f.outcome = 'failed'
       AND f.check_id > coalesce(ok.check_id, 0)) s ON true;
+
+-- Provisions (migration 011): the clauses of each version, with stable record IDs.
+CREATE OR REPLACE VIEW provision_versions AS
+SELECT p.name                      AS platform,
+       d.document_type,
+       vp.provision_id,
+       pr.record_id,
+       v.version_id,
+       v.version_number,
+       vp.position,
+       vp.heading,
+       t.text,
+       encode(vp.text_sha256, 'hex') AS text_sha256,
+       v.record_id                 AS version_record_id,
+       v.first_seen_at             AS version_first_seen_at,
+       d.document_id
+FROM version_provisions vp
+JOIN provision_records pr USING (provision_id)
+JOIN provision_texts t ON t.text_sha256 = vp.text_sha256
+JOIN versions v ON v.version_id = vp.version_id
+JOIN documents d ON d.document_id = v.document_id
+JOIN platforms p USING (platform_id);
+
+CREATE OR REPLACE VIEW provision_changes AS
+SELECT p.name                      AS platform,
+       d.document_type,
+       pc.provision_id,
+       pr.record_id,
+       pc.change_id,
+       c.detected_at,
+       pc.kind,
+       f.text                      AS from_text,
+       t.text                      AS to_text,
+       pc.diff,
+       pc.technical,
+       c.record_id                 AS change_record_id,
+       rel.record_id               AS related_record_id,
+       encode(pc.from_sha256, 'hex') AS from_sha256,
+       encode(pc.to_sha256, 'hex')   AS to_sha256,
+       c.from_version_id,
+       c.to_version_id,
+       d.document_id
+FROM provision_edits pc
+JOIN provision_records pr USING (provision_id)
+JOIN changes c USING (change_id)
+JOIN documents d ON d.document_id = c.document_id
+JOIN platforms p USING (platform_id)
+LEFT JOIN provision_texts f ON f.text_sha256 = pc.from_sha256
+LEFT JOIN provision_texts t ON t.text_sha256 = pc.to_sha256
+LEFT JOIN provision_records rel ON rel.provision_id = pc.related_id;
+
+CREATE OR REPLACE VIEW provisions AS
+SELECT p.name                       AS platform,
+       d.document_type,
+       pr.provision_id,
+       pr.record_id,
+       seen.first_seen_at,
+       coalesce(changed.at, seen.first_seen_at) AS last_changed_at,
+       ended.detected_at            AS ended_at,
+       cur.text                     AS current_text,
+       cur.heading,
+       pr.document_id,
+       cur.version_id               AS current_version_id,
+       cur.position,
+       split.record_id              AS split_from_record_id
+FROM provision_records pr
+JOIN documents d USING (document_id)
+JOIN platforms p USING (platform_id)
+CROSS JOIN LATERAL (
+    SELECT min(v.first_seen_at) AS first_seen_at
+    FROM version_provisions vp JOIN versions v USING (version_id)
+    WHERE vp.provision_id = pr.provision_id) seen
+LEFT JOIN LATERAL (
+    -- Content changes only: a re-extraction does not change what a provision says.
+    SELECT max(c.detected_at) AS at
+    FROM provision_edits e JOIN changes c USING (change_id)
+    WHERE e.provision_id = pr.provision_id AND NOT e.technical) changed ON true
+LEFT JOIN changes ended ON ended.to_version_id = pr.ended_version_id
+CROSS JOIN LATERAL (
+    SELECT vp.version_id, vp.position, vp.heading, t.text
+    FROM version_provisions vp JOIN provision_texts t USING (text_sha256)
+    WHERE vp.provision_id = pr.provision_id
+    ORDER BY vp.version_id DESC LIMIT 1) cur
+LEFT JOIN provision_records split ON split.provision_id = pr.split_from;

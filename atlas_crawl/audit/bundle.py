@@ -23,6 +23,7 @@ from atlas_crawl.audit.ledger_proofs import inclusion
 from atlas_crawl.diff.render import render_diff
 from atlas_crawl.evidence.warc import WarcPage, write_page, write_warcinfo
 from atlas_crawl.storage.captures import load_capture
+from atlas_crawl.storage.queries import run
 
 
 def check_pages(conn: psycopg.Connection, check_id: int) -> list[dict[str, Any]]:
@@ -92,6 +93,11 @@ def export_change(conn: psycopg.Connection, change_id: int, out: Path) -> dict[s
     files["after/text.md"] = new_text.encode("utf-8")
     files["diff/patch.txt"] = patch.encode("utf-8")
     files["diff/readable.txt"] = render_diff(old_text, new_text).encode("utf-8")
+    # What the change did to each provision it touched (hashes checkable in the texts).
+    provisions = run(conn, "change_provision_changes", change=change_id)
+    files["provisions.json"] = (json.dumps(provisions, indent=2, ensure_ascii=False) + "\n").encode(
+        "utf-8"
+    )
     warc = io.BytesIO()
     checks = [old_check, new_check] + ([verifier] if verifier else [])
     write_checks_warc(conn, checks, warc)
@@ -106,6 +112,7 @@ def export_change(conn: psycopg.Connection, change_id: int, out: Path) -> dict[s
     cite = citation(conn, f"AC-C-{change_id}")
     manifest = {
         "change": record_id,
+        "provision_changes": len(provisions),
         "from_version": old_n,
         "to_version": new_n,
         "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -9,7 +9,8 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
-_ID = re.compile(r"^(?:AC-(?P<kind>[VC])-)?(?P<number>\d+)$", re.I)
+_ID = re.compile(r"^(?:AC-(?P<kind>[VCP])-)?(?P<number>\d+)$", re.I)
+_KINDS = {"V": "version", "C": "change", "P": "provision"}
 
 
 class NotFound(LookupError):
@@ -17,12 +18,14 @@ class NotFound(LookupError):
 
 
 def parse_record_id(value: str) -> tuple[str, int]:
-    """('version' | 'change', number) from 'AC-V-000012', 'AC-C-000003' or '12' (a version)."""
+    """('version' | 'change' | 'provision', number) from 'AC-V-000012', 'AC-C-000003',
+    'AC-P-000123' or '12' (a version)."""
     match = _ID.match(value.strip())
     if not match:
-        raise ValueError(f"not a version or change record ID: {value!r} (like AC-V-000012)")
-    kind = "change" if (match.group("kind") or "V").upper() == "C" else "version"
-    return kind, int(match.group("number"))
+        raise ValueError(
+            f"not a version, change or provision record ID: {value!r} (like AC-V-000012)"
+        )
+    return _KINDS[(match.group("kind") or "V").upper()], int(match.group("number"))
 
 
 def _utc(value: datetime | None) -> str | None:
@@ -31,6 +34,8 @@ def _utc(value: datetime | None) -> str | None:
 
 def citation(conn: psycopg.Connection, record: str) -> dict[str, Any]:
     kind, number = parse_record_id(record)
+    if kind == "provision":
+        return provision_citation(conn, number)
     with conn.cursor(row_factory=dict_row) as cur:
         if kind == "change":
             change = cur.execute(
@@ -88,7 +93,64 @@ def citation(conn: psycopg.Connection, record: str) -> dict[str, Any]:
     return out
 
 
+def provision_citation(conn: psycopg.Connection, provision_id: int) -> dict[str, Any]:
+    """A provision as it stands in the latest version that holds it, resting on that
+    version's capture."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        p = cur.execute(
+            """SELECT p.record_id, p.platform, p.document_type, p.heading, p.current_text,
+                      p.first_seen_at, p.last_changed_at, p.ended_at, p.current_version_id,
+                      pv.text_sha256
+               FROM provisions p JOIN provision_versions pv
+                 ON pv.provision_id = p.provision_id AND pv.version_id = p.current_version_id
+               WHERE p.provision_id = %s""",
+            (provision_id,),
+        ).fetchone()
+    if p is None:
+        raise NotFound(f"no provision AC-P-{provision_id:06d}")
+    version = citation(conn, f"AC-V-{p['current_version_id']}")
+    return {
+        "record_id": p["record_id"],
+        "kind": "provision",
+        "platform": version["platform"],
+        "document": version["document"],
+        "document_record_id": version["document_record_id"],
+        "heading": p["heading"],
+        "text": p["current_text"],
+        "provision_sha256": p["text_sha256"],
+        "first_tracked_at": _utc(p["first_seen_at"]),
+        "last_changed_at": _utc(p["last_changed_at"]),
+        "ended_at": _utc(p["ended_at"]),
+        "version_id": p["current_version_id"],
+        **{k: version[k] for k in (
+            "version", "version_record_id", "captured_at", "last_seen_at", "tracked_since",
+            "last_verified_at", "stated_date", "text_sha256", "capture_sha256", "source_url",
+            "archive_url", "snapshot_stored")},
+        "accessed_at": version["last_verified_at"],
+    }  # fmt: skip
+
+
+def provision_citation_text(c: dict[str, Any]) -> str:
+    status = f"ended {c['ended_at']}" if c["ended_at"] else "in force"
+    return "\n".join(
+        [
+            f'{c["platform"]}, "{c["document"]}", provision "{c["heading"] or "(no heading)"}" '
+            f"({c['record_id']}), {status}.",
+            f"Text: {c['text']}",
+            f"Captured {c['captured_at']} in version {c['version']} ({c['version_record_id']}); "
+            f"first tracked {c['first_tracked_at']}, last changed {c['last_changed_at']}.",
+            f"Source: {c['source_url']} (accessed {c['accessed_at']})",
+            f"Archived copy: {c['archive_url'] or 'none'}",
+            f"Capture SHA-256: {c['capture_sha256']} (snapshot stored)",
+            f"Provision text SHA-256: {c['provision_sha256']}",
+            f"Record ID: {c['record_id']} (atlas-crawl)",
+        ]
+    )
+
+
 def citation_text(c: dict[str, Any]) -> str:
+    if c.get("kind") == "provision":
+        return provision_citation_text(c)
     lines = [
         f'{c["platform"]}, "{c["document"]}", version {c["version"]} '
         f"({c['version_record_id']}), captured {c['captured_at']}.",

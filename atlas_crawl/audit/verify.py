@@ -1,5 +1,5 @@
 """Recompute every stored hash: raw captures, version texts and their binding to the
-checks that made them, diffs, WARC records, check chains."""
+checks that made them, diffs, provisions, WARC records, check chains."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 
 import psycopg
 
+from atlas_crawl.audit.provision_check import check_provisions
 from atlas_crawl.diff.patch import patch_holds
 from atlas_crawl.evidence.ledger import FIELDS, evidence_hash
 from atlas_crawl.evidence.warc import read_capture
@@ -21,7 +22,7 @@ from atlas_crawl.storage.database import one_line
 
 @dataclass(frozen=True)
 class Mismatch:
-    kind: str  # capture, version, warc, chain
+    kind: str  # capture, version, provision, warc, chain
     record: str  # which record, e.g. "check 12"
     detail: str
 
@@ -210,6 +211,7 @@ def verify(conn: psycopg.Connection, evidence_folder: Path) -> VerifyReport:
         mismatches += _version_bindings(conn)
         mismatches += _diffs(conn)
         mismatches += _ledger(conn)
+        mismatches += [Mismatch("provision", r, d) for r, d in check_provisions(conn)]
     mismatches += _warcs(conn, evidence_folder)
     mismatches += _chains(conn)
     counts = {
@@ -219,6 +221,7 @@ def verify(conn: psycopg.Connection, evidence_folder: Path) -> VerifyReport:
             ("versions", "SELECT count(*) FROM versions"),
             ("diffs", "SELECT count(*) FROM changes"),
             ("ledger entries", "SELECT count(*) FROM ledger"),
+            ("provision versions", "SELECT count(*) FROM version_segmentations"),
             ("warc records", "SELECT count(*) FROM check_pages WHERE warc_file IS NOT NULL"),
             ("chained checks", "SELECT count(*) FROM checks WHERE evidence_hash IS NOT NULL"),
         ]

@@ -88,7 +88,10 @@ def cmd_cite(args: argparse.Namespace) -> int:
             found = citation(conn, args.record)
             if args.json:
                 # The proof that the cited record is in the signed ledger.
-                found["ledger"] = inclusion(conn, *parse_record_id(args.record))
+                kind, number = parse_record_id(args.record)
+                if kind == "provision":  # it rests on the version it was cut from
+                    kind, number = "version", found["version_id"]
+                found["ledger"] = inclusion(conn, kind, number)
     except (NotFound, ValueError) as exc:
         raise UsageError(str(exc)) from None
     print(json.dumps(found, indent=2) if args.json else citation_text(found))

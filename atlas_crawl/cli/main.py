@@ -21,6 +21,7 @@ from atlas_crawl.cli.crawling import (
     cmd_reextract,
 )
 from atlas_crawl.cli.ledger import cmd_checkpoint, cmd_keygen
+from atlas_crawl.cli.provisions import cmd_provision, cmd_provisions
 from atlas_crawl.cli.reading import cmd_diff, cmd_history, cmd_show
 from atlas_crawl.cli.status import cmd_status, cmd_track, cmd_untrack
 from atlas_crawl.config import ConfigError
@@ -83,7 +84,24 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("--document", help="document type, e.g. 'Privacy Policy'")
     history.add_argument("--days", type=int, default=7, help="window for recent changes")
     history.add_argument("--json", action="store_true", help="one JSON object per line")
+    history.add_argument(
+        "--provisions", action="store_true", help="provision-level changes instead of documents'"
+    )
     history.set_defaults(func=cmd_history)
+
+    provisions = sub.add_parser(
+        "provisions",
+        help="a document's provisions today (PLATFORM DOCUMENT), or `provisions rebuild`",
+    )
+    provisions.add_argument("platform", help="a platform (any case), or: rebuild")
+    provisions.add_argument("document", nargs="?", help="document type, e.g. 'Privacy Policy'")
+    provisions.add_argument("--json", action="store_true", help="one JSON object per line")
+    provisions.set_defaults(func=cmd_provisions)
+
+    provision = sub.add_parser("provision", help="one provision's whole history")
+    provision.add_argument("record", help="AC-P-000123 or a provision id")
+    provision.add_argument("--json", action="store_true", help="as one JSON object")
+    provision.set_defaults(func=cmd_provision)
 
     status = sub.add_parser(
         "status", help="where every tracked document stands; what needs a look comes first"
@@ -146,7 +164,11 @@ def build_parser() -> argparse.ArgumentParser:
     warc.set_defaults(func=cmd_warc)
 
     cite = sub.add_parser("cite", help="a citation of a version or change")
-    cite.add_argument("record", help="AC-V-000012 (version), AC-C-000003 (change), or a version id")
+    cite.add_argument(
+        "record",
+        help="AC-V-000012 (version), AC-C-000003 (change), AC-P-000123 (provision), "
+        "or a version id",
+    )
     cite.add_argument("--json", action="store_true")
     cite.set_defaults(func=cmd_cite)
 

@@ -50,11 +50,14 @@ def documents_named(
 
 
 _RECORD = re.compile(r"^(?:AC-(?P<kind>[A-Z])-)?(?P<number>\d+)$", re.I)
-_KINDS = {"C": "change", "V": "version", "D": "document", "P": "platform"}
+# Platforms' own record IDs (AC-P-00001, migration 003) are never read here: "P" is the
+# provision's letter (AC-P-000123), as the product prints it.
+_KINDS = {"C": "change", "V": "version", "D": "document", "P": "provision"}
 
 
 def record_number(value: str, kind: str) -> int:
-    """The number of a record ID of ``kind`` ('change', 'version'), or of a plain id."""
+    """The number of a record ID of ``kind`` ('change', 'version', 'provision'), or of a
+    plain id."""
     match = _RECORD.match(value.strip())
     letter = next(k for k, v in _KINDS.items() if v == kind)
     if not match or (match.group("kind") and match.group("kind").upper() != letter):

@@ -10,6 +10,7 @@ from typing import Any
 
 from atlas_crawl.cli.common import UsageError, connect, use_color
 from atlas_crawl.cli.names import documents_named, record_number
+from atlas_crawl.history.provision_report import recent_provision_rows, recent_provisions_text
 from atlas_crawl.history.report import (
     NotFound,
     change_text,
@@ -35,6 +36,8 @@ def json_line(row: dict[str, Any]) -> str:
 
 
 def cmd_history(args: argparse.Namespace) -> int:
+    if args.provisions:
+        return _provision_history(args)
     with connect(args) as conn:
         if args.platform or args.document:
             documents = documents_named(conn, args.platform, args.document)
@@ -55,6 +58,24 @@ def cmd_history(args: argparse.Namespace) -> int:
                 print(json_line(row))
         else:
             print(recent_history(conn, args.days))
+    return 0
+
+
+def _provision_history(args: argparse.Namespace) -> int:
+    with connect(args) as conn:
+        platform = document_type = None
+        if args.platform or args.document:
+            found = documents_named(conn, args.platform, args.document)
+            if not found:
+                raise UsageError(f"no documents of {args.platform}")
+            platform = found[0][0] if args.platform else None
+            document_type = found[0][1] if args.document else None
+        rows = recent_provision_rows(conn, args.days, platform, document_type)
+    if args.json:
+        for row in rows:
+            print(json_line(row))
+    else:
+        print(recent_provisions_text(rows, args.days))
     return 0
 
 

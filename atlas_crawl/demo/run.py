@@ -22,6 +22,7 @@ from scrapy.settings import BaseSettings
 
 from atlas_crawl.config import SETTINGS_MODULE
 from atlas_crawl.demo.localsite import LocalSite
+from atlas_crawl.history.provision_report import recent_provision_rows, recent_provisions_text
 from atlas_crawl.history.report import change_text, document_history
 from atlas_crawl.storage.database import data_dir, embedded_url
 
@@ -119,9 +120,13 @@ def run_demo(settings: BaseSettings, color: bool = False) -> int:
             return 1
         print(f"\n$ atlas-crawl diff {row[0]}")
         print(change_text(conn, row[0], color))
+        # The same change, clause by clause: which provision changed, with its record ID.
+        print("\n$ atlas-crawl history --provisions")
+        print(recent_provisions_text(recent_provision_rows(conn, 1, PLATFORM, None), 1))
     print(
         f"\nThe demo database is {DEMO_DATABASE} in the embedded server; query it with the "
         f"SQL views described in the README, or read it with the CLI:\n"
-        f"  atlas-crawl --database-url '{url}' history"
+        f"  atlas-crawl --database-url '{url}' history\n"
+        f"  atlas-crawl --database-url '{url}' provisions '{PLATFORM}' 'Privacy Policy'"
     )
     return 0

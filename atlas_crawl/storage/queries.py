@@ -1,6 +1,6 @@
 """The named queries of ``sql/*.sql`` (``-- name: NAME`` blocks, ``%(param)s``
 parameters): ``queries.sql`` for reading the history, ``recording.sql`` for the
-recorder."""
+recorder, ``provisions.sql`` for the provision tracker."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from atlas_crawl.storage.migrate import sql_dir
 _NAME = re.compile(r"^-- name: (\w+)\s*$", re.M)
 
 
-QUERY_FILES = ("queries.sql", "recording.sql")
+QUERY_FILES = ("queries.sql", "recording.sql", "provisions.sql")
 
 
 @cache

@@ -41,7 +41,7 @@ from atlas_crawl.storage.records import (
 )
 from atlas_crawl.storage.versions import (
     Latest,
-    insert_version,
+    first_version,
     latest_version,
     record_change,
     seen_again,
@@ -180,15 +180,8 @@ class _Check:
             )
         check_id = self._insert("first", warc=self._warc())
         rec = self.rec
-        version_id = insert_version(
-            self.conn,
-            self.document_id,
-            1,
-            rec,
-            check_id,
-            rec.captured_at,
-            rec.primary_raw_sha256,
-            self.entries,
+        version_id = first_version(
+            self.conn, self.document_id, rec, check_id, rec.primary_raw_sha256, self.entries
         )
         return CheckResult(check_id, "first", version_id, 1)
 

@@ -17,6 +17,7 @@ from atlas_crawl.storage.captures import load_capture
 from atlas_crawl.storage.change_rules import change_kind, date_flags, new_extractor
 from atlas_crawl.storage.check_rows import set_version
 from atlas_crawl.storage.ledger import Entry
+from atlas_crawl.storage.provisions import track_change, track_first
 from atlas_crawl.storage.queries import query
 from atlas_crawl.storage.records import CheckRecord, Reextract
 
@@ -83,6 +84,23 @@ def insert_version(
     return version_id
 
 
+def first_version(
+    conn: psycopg.Connection,
+    document_id: int,
+    rec: CheckRecord,
+    check_id: int,
+    raw_sha256: str | None,
+    ledger: list[Entry],
+) -> int:
+    """Version 1 of the document, with its provisions (each one new)."""
+    version_id = insert_version(
+        conn, document_id, 1, rec, check_id, rec.captured_at, raw_sha256, ledger
+    )
+    assert rec.text is not None
+    track_first(conn, document_id, version_id, rec.text)
+    return version_id
+
+
 def version_pages(conn: psycopg.Connection, version_id: int) -> list[tuple[bytes, str]]:
     """The stored pages a version was extracted from, as ``(body, content_type)``."""
     rows = conn.execute(query("version_captures"), {"version": version_id}).fetchall()
@@ -142,6 +160,8 @@ def record_change(
     ).fetchone()
     assert row is not None
     change_id = int(row[0])
+    # The clauses of the new version, and what this change did to each.
+    track_change(conn, document_id, old_id, version_id, rec.text, change_id, made == "technical")
     ledger.append(
         ("change", change_id, change_entry(change_id, old_id, version_id, diff.patch,
                                            diff.chars_added, diff.chars_removed))

@@ -17,7 +17,8 @@ from atlas_crawl.storage.migrate import upgrade
 from tests.helpers import CrawlResult, CrawlRunner, Site, run_scrapy
 
 LOCAL_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
-TEMPLATE = "atlas_test_template"
+# One template per test session: two sessions on one server never share (or drop) it.
+TEMPLATE = f"atlas_test_template_{os.getpid()}"
 
 
 def _server_url() -> str:

@@ -16,6 +16,7 @@ from atlas_crawl.diff.patch import make_diff
 from atlas_crawl.evidence.ledger import FIELDS, evidence_hash
 from atlas_crawl.evidence.ledger_entries import change_entry, check_entry, entry_leaf, version_entry
 from atlas_crawl.model import sha256_hex
+from atlas_crawl.storage.provisions import ensure_history
 from tests.helpers import A, B, C, CrawlRunner, Site, cli, page, write_declarations
 
 
@@ -43,8 +44,8 @@ def _checkpoint(db_url: str, tmp_path: Path, name: str) -> Path:
 
 def _rewrite_version_2(db_url: str, recompute_leaves: bool) -> None:
     """An operator rewrites version 2's text and recomputes every hash that covers it:
-    the version's, its checks' text hashes and the chain after them, the diffs, and
-    (unless told not to) the ledger's stored leaves."""
+    the version's, its checks' text hashes and the chain after them, the diffs, the
+    provisions cut from it, and (unless told not to) the ledger's stored leaves."""
     with psycopg.connect(db_url, autocommit=True) as conn, conn.transaction():
         version_id, check_id, document_id, number, text = conn.execute(
             """SELECT version_id, check_id, document_id, version_number, text FROM versions
@@ -92,6 +93,15 @@ def _rewrite_version_2(db_url: str, recompute_leaves: bool) -> None:
             leaves.append((entry_leaf(check_entry(row[0], chained)), "check", row[0]))
         entry = version_entry(version_id, document_id, number, digest, check_id)
         leaves.append((entry_leaf(entry), "version", version_id))
+        # The provisions, cut again from the forged texts.
+        for statement in (
+            "DELETE FROM provision_edits",
+            "DELETE FROM version_provisions",
+            "DELETE FROM version_segmentations",
+            "DELETE FROM provision_records",
+        ):
+            conn.execute(statement)
+        ensure_history(conn, document_id)
         if recompute_leaves:
             for leaf, kind, record in leaves:
                 conn.execute(

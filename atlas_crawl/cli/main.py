@@ -12,6 +12,7 @@ import psycopg
 
 from atlas_crawl import __version__
 from atlas_crawl.cli.audit import cmd_archive, cmd_cite, cmd_export, cmd_verify, cmd_warc
+from atlas_crawl.cli.clauses import cmd_classify
 from atlas_crawl.cli.common import UsageError
 from atlas_crawl.cli.crawling import (
     cmd_backfill,
@@ -97,6 +98,12 @@ def build_parser() -> argparse.ArgumentParser:
     provisions.add_argument("document", nargs="?", help="document type, e.g. 'Privacy Policy'")
     provisions.add_argument("--json", action="store_true", help="one JSON object per line")
     provisions.set_defaults(func=cmd_provisions)
+
+    classify = sub.add_parser(
+        "classify",
+        help='clause types of texts: JSON lines {"text": ..., "lang": "en"} on stdin',
+    )
+    classify.set_defaults(func=cmd_classify)
 
     provision = sub.add_parser("provision", help="one provision's whole history")
     provision.add_argument("record", help="AC-P-000123 or a provision id")

@@ -1,0 +1,1 @@
+"""Clause types: what kind of clause a provision is, how severe, and why it matters."""

@@ -1,0 +1,59 @@
+"""A provision's clause types: the learned CLAUDETTE types and the privacy types of the
+taxonomy's patterns, each with a severity, a confidence and the words behind it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import asdict
+
+from atlas_crawl.clauses.model import ClauseModel, shipped_model
+from atlas_crawl.clauses.rules import Finding, find_by_rules
+from atlas_crawl.clauses.taxonomy import taxonomy
+
+# Frequent short words per language: enough to tell the corpus's languages apart.
+_STOPWORDS = {
+    "en": "the of and to in is you your we our or for that with by this be are",
+    "de": "der die und das zu den von mit sie ist nicht ein eine für auf oder wir ihre",
+    "it": "il di e la che per un una non dei delle con del della sono le gli alle al nel "
+    "da è si ai agli sua suo questi questo",
+    "pl": "i w na z do się że nie jest lub oraz przez dla od jak te ich a prawa wszelkie",
+    "fr": "le la les de des et un une du en pour que vous nous est dans sur",
+}
+_WORDS = {lang: frozenset(words.split()) for lang, words in _STOPWORDS.items()}
+_TOKEN = re.compile(r"\w+")
+
+
+def guess_language(text: str) -> str | None:
+    tokens = _TOKEN.findall(text.lower())
+    scores = {lang: sum(t in words for t in tokens) for lang, words in _WORDS.items()}
+    best = max(scores, key=lambda lang: scores[lang])
+    runner_up = max(v for lang, v in scores.items() if lang != best)
+    return best if scores[best] >= 1 and scores[best] > runner_up else None
+
+
+def classifier_version(model: ClauseModel | None = None) -> str:
+    """Model and taxonomy together: a change of either reclassifies."""
+    model = model or shipped_model()
+    return f"model {model.version} / taxonomy {taxonomy()[0]}"
+
+
+def classify(
+    texts: Sequence[str], langs: Sequence[str | None] | None = None,
+    model: ClauseModel | None = None,
+) -> list[list[Finding]]:  # fmt: skip
+    """Every text's clause types, strongest severity first."""
+    model = model or shipped_model()
+    types = taxonomy()[1]
+    learned = model.find(list(texts))
+    order = {"high": 0, "medium": 1, "low": 2}
+    out = []
+    for i, text in enumerate(texts):
+        lang = (langs[i] if langs else None) or guess_language(text)
+        found = learned[i] + find_by_rules(text, lang, types)
+        out.append(sorted(found, key=lambda f: (order[f.severity], -f.confidence, f.type)))
+    return out
+
+
+def as_json(findings: list[Finding]) -> dict:
+    return {"clause_types": [asdict(f) for f in findings]}

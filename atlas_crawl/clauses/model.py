@@ -1,0 +1,121 @@
+"""The learned classifier of the nine CLAUDETTE clause types: linear heads over hashed
+TF-IDF features, trained by ``python -m atlas_crawl.clauses.train`` on the labelled
+corpus and shipped in the package (``model.npz``, a few MB, no network to load).
+
+Per type, up to three heads: ``unfair`` (tagged level 2 or 3), ``high`` (level 3 rather
+than 2, among the unfair) and ``fair`` (level 1, for the types the corpus tags so). A
+type is found at ``medium`` or ``high`` when its unfair head fires, at ``low`` when only
+its fair head does.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from io import BytesIO
+
+import numpy as np
+from scipy import sparse
+
+from atlas_crawl.clauses.features import counts, hashers, idf_vector, weigh
+from atlas_crawl.clauses.rules import Finding
+
+# The corpus's category codes and this project's clause type ids.
+CLAUDETTE_TYPES = {
+    "a": "arbitration",
+    "ch": "unilateral-change",
+    "cr": "content-removal",
+    "j": "jurisdiction",
+    "law": "choice-of-law",
+    "ltd": "limitation-of-liability",
+    "ter": "unilateral-termination",
+    "use": "contract-by-using",
+    "pinc": "privacy-included",
+}
+
+
+@dataclass
+class ClauseModel:
+    version: str
+    heads: list[str]  # "arbitration:unfair", "arbitration:high", ...
+    weights: sparse.csc_matrix  # features x heads
+    intercepts: np.ndarray
+    idf: np.ndarray
+    meta: dict
+
+    def scores(self, texts: list[str]) -> np.ndarray:
+        x = weigh(counts(texts), self.idf)
+        product = x @ self.weights
+        dense = product.toarray() if sparse.issparse(product) else np.asarray(product)
+        return dense + self.intercepts
+
+    def _evidence(self, text: str, head: int) -> str:
+        """The word n-grams of ``text`` that pushed this head most."""
+        words, _ = hashers()
+        grams = words.build_analyzer()(text)
+        if not grams:
+            return ""
+        column = self.weights.getcol(head).toarray().ravel()
+        index = words.transform(grams).tocsr().indices
+        if len(index) != len(grams):
+            return ""
+        ranked = sorted(
+            {(float(column[i]), g) for i, g in zip(index, grams, strict=True) if column[i] > 0},
+            reverse=True,
+        )
+        chosen: list[str] = []
+        for _, gram in ranked:
+            if not any(gram in c or c in gram for c in chosen):
+                chosen.append(gram)
+            if len(chosen) == 3:
+                break
+        return "; ".join(chosen)
+
+    def find(self, texts: list[str]) -> list[list[Finding]]:
+        found: list[list[Finding]] = []
+        at = {h: i for i, h in enumerate(self.heads)}
+        for text, row in zip(texts, self.scores(texts), strict=True):
+            out = []
+            for clause in CLAUDETTE_TYPES.values():
+                unfair, high, fair = (at.get(f"{clause}:{h}") for h in ("unfair", "high", "fair"))
+                if unfair is not None and row[unfair] > 0:
+                    severity = "high" if high is not None and row[high] > 0 else "medium"
+                    head = unfair
+                elif fair is not None and row[fair] > 0:
+                    severity, head = "low", fair
+                else:
+                    continue
+                confidence = round(1 / (1 + math.exp(-2 * float(row[head]))), 2)
+                out.append(Finding(clause, severity, confidence, self._evidence(text, head)))
+            found.append(out)
+        return found
+
+    def save(self, path: str) -> None:
+        w = self.weights.tocsc()
+        np.savez_compressed(
+            path,
+            data=w.data.astype(np.float16), indices=w.indices.astype(np.int32),
+            indptr=w.indptr.astype(np.int64), shape=np.array(w.shape),
+            intercepts=self.intercepts.astype(np.float32),
+            idf_indices=self.meta.pop("_idf_indices"), idf_values=self.meta.pop("_idf_values"),
+            meta=np.frombuffer(json.dumps({**self.meta, "version": self.version,
+                                           "heads": self.heads}).encode(), dtype=np.uint8),
+        )  # fmt: skip
+
+
+def load_model(data: bytes) -> ClauseModel:
+    npz = np.load(BytesIO(data))
+    meta = json.loads(npz["meta"].tobytes().decode())
+    weights = sparse.csc_matrix(
+        (npz["data"].astype(np.float32), npz["indices"], npz["indptr"]), shape=tuple(npz["shape"])
+    )
+    idf = idf_vector(npz["idf_indices"], npz["idf_values"], meta["rare_idf"])
+    return ClauseModel(meta["version"], meta["heads"], weights, npz["intercepts"], idf, meta)
+
+
+@cache
+def shipped_model() -> ClauseModel:
+    return load_model(resources.files("atlas_crawl.clauses").joinpath("model.npz").read_bytes())

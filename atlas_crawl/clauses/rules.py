@@ -1,0 +1,51 @@
+"""Clause types the labelled corpus does not cover (the privacy practices), found by the
+taxonomy's patterns; each finding carries the words that matched as its evidence."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from atlas_crawl.clauses.taxonomy import ClauseType
+
+
+@dataclass(frozen=True)
+class Finding:
+    type: str
+    severity: str
+    confidence: float
+    evidence: str
+
+
+def _first(patterns: tuple[re.Pattern[str], ...], text: str) -> re.Match[str] | None:
+    for pattern in patterns:
+        found = pattern.search(text)
+        if found:
+            return found
+    return None
+
+
+def _for(table: dict[str, tuple[re.Pattern[str], ...]], lang: str | None):
+    if lang and lang in table:
+        return table[lang]
+    if lang and lang not in table:
+        return ()
+    return tuple(p for patterns in table.values() for p in patterns)  # language unknown
+
+
+def find_by_rules(text: str, lang: str | None, types: dict[str, ClauseType]) -> list[Finding]:
+    out = []
+    for clause in types.values():
+        if clause.source != "rules":
+            continue
+        found = _first(_for(clause.patterns, lang), text)
+        if found is None:
+            continue
+        severity, confidence, evidence = clause.default_severity, 0.7, found.group(0)
+        for level in ("high", "medium", "low"):
+            stronger = _first(_for(clause.severity_patterns.get(level, {}), lang), text)
+            if stronger is not None:
+                severity, confidence, evidence = level, 0.85, stronger.group(0)
+                break
+        out.append(Finding(clause.id, severity, confidence, " ".join(evidence.split())))
+    return out

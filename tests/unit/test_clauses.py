@@ -1,0 +1,81 @@
+"""Clause types: the taxonomy, the shipped classifier and the product's own example."""
+
+from __future__ import annotations
+
+import pytest
+
+from atlas_crawl.clauses.classify import classify, guess_language
+from atlas_crawl.clauses.taxonomy import TaxonomyError, parse_taxonomy, taxonomy
+
+LINKEDIN = (
+    "We use your personal data, including your posts and activity, to train AI and "
+    "generative AI models. You can opt-out in your settings."
+)
+ADOBE = (
+    "Analyzing your content and its characteristics using automated techniques ... Where "
+    "we process your information based on legitimate interests, you can object to this "
+    "processing in certain circumstances"
+)
+SLACK = (
+    "To develop and provide search, learning and productivity tools and additional "
+    "features ... improve search functionality by using Other Information to help "
+    "determine and rank the relevance of content"
+)
+
+
+def _types(text: str, lang: str | None = "en") -> dict[str, str]:
+    return {f.type: f.severity for f in classify([text], [lang])[0]}
+
+
+def test_the_taxonomy_has_the_types_the_product_needs() -> None:
+    version, types = taxonomy()
+    assert version
+    claudette = {"arbitration", "unilateral-change", "content-removal", "jurisdiction",
+                 "choice-of-law", "limitation-of-liability", "unilateral-termination",
+                 "contract-by-using", "privacy-included"}  # fmt: skip
+    assert claudette <= set(types) and "ai-training" in types and len(types) >= 20
+    for clause in types.values():
+        assert clause.regulations and clause.what_you_can_do and clause.why_it_matters
+
+
+def test_a_bad_taxonomy_is_refused_naming_the_place() -> None:
+    with pytest.raises(TaxonomyError, match=r"types\.x: missing"):
+        parse_taxonomy({"version": "1", "types": {"x": {"title": "X"}}})
+    bad = {"title": "X", "source": "rules", "default_severity": "severe", "description": "d",
+           "why_it_matters": "w", "consumer_impact": "c", "what_you_can_do": "y"}  # fmt: skip
+    with pytest.raises(TaxonomyError, match="default_severity"):
+        parse_taxonomy({"version": "1", "types": {"x": bad}})
+
+
+def test_the_products_own_example() -> None:
+    assert _types(LINKEDIN)["ai-training"] == "high"
+    assert _types(ADOBE)["ai-training"] == "medium"
+    assert _types(SLACK)["ai-training"] == "medium"
+
+
+def test_unfair_terms_in_four_languages() -> None:
+    arbitration = {
+        "en": "Any dispute shall be resolved exclusively by binding arbitration, and you "
+        "waive your right to participate in a class action.",
+        "de": "Alle Streitigkeiten werden ausschließlich durch ein verbindliches "
+        "Schiedsverfahren beigelegt, und Sie verzichten auf Sammelklagen.",
+        "it": "Qualsiasi controversia sarà risolta esclusivamente mediante arbitrato "
+        "vincolante e l'utente rinuncia alle azioni collettive.",
+        "pl": "Wszelkie spory będą rozstrzygane wyłącznie w drodze wiążącego arbitrażu, a "
+        "użytkownik zrzeka się prawa do pozwu zbiorowego.",
+    }
+    for lang, text in arbitration.items():
+        assert guess_language(text) == lang
+        assert "arbitration" in _types(text, None), lang
+    liability = (
+        "To the maximum extent permitted by law, we shall not be liable for any indirect, "
+        "incidental or consequential damages or any loss of data or profits."
+    )
+    assert _types(liability).get("limitation-of-liability") in ("medium", "high")
+    assert _types("Thank you for choosing our service, we hope you enjoy it.") == {}
+
+
+def test_findings_carry_their_evidence_and_confidence() -> None:
+    found = classify([LINKEDIN], ["en"])[0]
+    ai = next(f for f in found if f.type == "ai-training")
+    assert "train" in ai.evidence and 0 < ai.confidence <= 1

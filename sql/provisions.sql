@@ -41,5 +41,7 @@ SELECT v.version_id, v.version_number, v.text, c.change_id, c.kind, c.from_versi
 FROM versions v
 LEFT JOIN changes c ON c.to_version_id = v.version_id
 WHERE v.document_id = %(document)s
+  AND (%(before)s::bigint IS NULL OR v.version_number < (
+        SELECT version_number FROM versions WHERE version_id = %(before)s))
   AND NOT EXISTS (SELECT 1 FROM version_segmentations s WHERE s.version_id = v.version_id)
 ORDER BY v.version_number

@@ -40,12 +40,16 @@ def check_provisions(conn: psycopg.Connection) -> Iterator[tuple[str, str]]:
            LEFT JOIN changes c ON c.to_version_id = v.version_id
            ORDER BY v.document_id, v.version_number"""
     ).fetchall()
+    # In version order a version's predecessor is the row just read: its provisions are
+    # not read again.
+    last: tuple[int, list[Stored]] | None = None
     for version_id, _document, text, segmenter, change_id, from_version_id in versions:
         record = f"version {version_id}"
         if segmenter != SEGMENTER_VERSION:
             yield record, f"cut by segmenter {segmenter}, not {SEGMENTER_VERSION}: rebuild it"
             continue
         stored = stored_provisions(conn, version_id)
+        previous, last = last, (version_id, stored)
         cut = segment(text)
         if [(p.position, p.heading, p.text) for p in stored] != [
             (p.position, p.heading, p.text) for p in cut
@@ -54,7 +58,10 @@ def check_provisions(conn: psycopg.Connection) -> Iterator[tuple[str, str]]:
             continue
         if change_id is None or from_version_id is None:
             continue
-        before = stored_provisions(conn, from_version_id)
+        if previous is not None and previous[0] == from_version_id:
+            before = previous[1]
+        else:
+            before = stored_provisions(conn, from_version_id)
         yield from _identities(conn, record, change_id, before, stored)
 
 

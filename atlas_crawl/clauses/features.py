@@ -4,6 +4,8 @@ of vocabularies; only the IDF of the features seen in training is stored."""
 
 from __future__ import annotations
 
+from functools import cache
+
 import numpy as np
 from scipy import sparse
 from sklearn.feature_extraction.text import HashingVectorizer
@@ -12,6 +14,7 @@ WORD_FEATURES = 2**20
 CHAR_FEATURES = 2**20
 
 
+@cache  # stateless: one pair serves every call
 def hashers() -> tuple[HashingVectorizer, HashingVectorizer]:
     common = {"alternate_sign": False, "norm": None, "lowercase": True}
     words = HashingVectorizer(analyzer="word", ngram_range=(1, 2), n_features=WORD_FEATURES,

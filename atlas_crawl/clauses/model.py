@@ -58,13 +58,13 @@ class ClauseModel:
         grams = words.build_analyzer()(text)
         if not grams:
             return ""
-        column = self.weights.getcol(head).toarray().ravel()
         index = words.transform(grams).tocsr().indices
         if len(index) != len(grams):
             return ""
+        # Only the weights of this text's n-grams, not the head's whole column.
+        weights = self.weights[index, head].toarray().ravel()
         ranked = sorted(
-            {(float(column[i]), g) for i, g in zip(index, grams, strict=True) if column[i] > 0},
-            reverse=True,
+            {(float(w), g) for w, g in zip(weights, grams, strict=True) if w > 0}, reverse=True
         )
         chosen: list[str] = []
         for _, gram in ranked:

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import re
 
-from atlas_crawl.extraction.dom import Node, children, elements
-from atlas_crawl.extraction.dom import ancestors as _ancestors
+from atlas_crawl.extraction.dom import Node, ancestors, children, elements
 from atlas_crawl.extraction.normalize import clean_url
 
 HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
@@ -259,7 +258,7 @@ class _Writer:
         me = el.mem_id
         for tr in el.css("tr"):
             # Only rows of this table, not of tables nested in its cells.
-            owner = next((a for a in _ancestors(tr) if a.tag == "table"), None)
+            owner = next((a for a in ancestors(tr) if a.tag == "table"), None)
             if owner is None or owner.mem_id != me:
                 continue
             cells = [c for c in elements(tr) if c.tag in ("td", "th")]

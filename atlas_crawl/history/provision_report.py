@@ -8,7 +8,7 @@ from typing import Any
 
 import psycopg
 
-from atlas_crawl.history.report import NotFound, table
+from atlas_crawl.history.report import NotFound, table, utc_text
 from atlas_crawl.storage.queries import run
 
 
@@ -67,7 +67,7 @@ def _runs(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _utc(value: datetime | None) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ") if value else "-"
+    return utc_text(value) if value else "-"
 
 
 def provision_text(conn: psycopg.Connection, provision_id: int) -> str:

@@ -17,10 +17,14 @@ class NotFound(LookupError):
     """Nothing recorded under that name or id; the message says what was asked."""
 
 
+def utc_text(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
 def table(rows: list[dict[str, Any]], columns: Sequence[str]) -> str:
     def fmt(value: Any) -> str:
         if isinstance(value, datetime):
-            return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+            return utc_text(value)
         return "" if value is None else str(value)
 
     cells = [[fmt(r[c]) for c in columns] for r in rows]

@@ -184,11 +184,11 @@ def _write_changes(
 def ensure_history(conn: psycopg.Connection, document_id: int, before: int | None = None) -> int:
     """Cut every version of the document not cut yet (those older than version
     ``before`` only, when given), oldest first; returns how many were cut."""
-    rows = conn.execute(query("unsegmented_versions"), {"document": document_id}).fetchall()
+    rows = conn.execute(
+        query("unsegmented_versions"), {"document": document_id, "before": before}
+    ).fetchall()
     done = 0
     for version_id, number, text, change_id, kind, from_version_id in rows:
-        if before is not None and version_id == before:
-            break
         if number == 1 or change_id is None:
             track_first(conn, document_id, version_id, text)
         else:

@@ -156,3 +156,41 @@ ORDER BY detected_at DESC, change_id DESC, record_id
 SELECT record_id, kind, technical, related_record_id, from_text, to_text, diff,
        from_sha256, to_sha256
 FROM provision_changes WHERE change_id = %(change)s ORDER BY record_id
+
+-- name: provision_clause_types
+-- The clause types of a provision's latest text, as the latest classifier that read it.
+SELECT ct.clause_type AS type, ct.severity, ct.confidence, ct.evidence, cl.classifier_version
+FROM (SELECT vp.text_sha256 FROM version_provisions vp
+      WHERE vp.provision_id = %(provision)s ORDER BY vp.version_id DESC LIMIT 1) cur
+CROSS JOIN LATERAL (
+    SELECT classifier_id FROM text_classifications c
+    WHERE c.text_sha256 = cur.text_sha256 ORDER BY classifier_id DESC LIMIT 1) latest
+JOIN text_clause_types ct ON ct.text_sha256 = cur.text_sha256
+                         AND ct.classifier_id = latest.classifier_id
+JOIN classifiers cl ON cl.classifier_id = latest.classifier_id
+ORDER BY CASE ct.severity WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END,
+         ct.confidence DESC, ct.clause_type
+
+-- name: compare_type
+SELECT platform, document_type, record_id, severity, confidence, heading, text, evidence,
+       classifier_version
+FROM provision_classifications
+WHERE type = %(type)s
+  AND CASE severity WHEN 'high' THEN 2 WHEN 'medium' THEN 1 ELSE 0 END >= %(min_rank)s
+ORDER BY CASE severity WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END,
+         platform, document_type, record_id
+
+-- name: document_clause_types
+-- Per provision of a document today: its types as "type:severity", worst first.
+SELECT record_id,
+       string_agg(type || ':' || severity, ', ' ORDER BY
+                  CASE severity WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END, type)
+           AS types
+FROM provision_classifications
+WHERE platform = %(platform)s AND document_type = %(document_type)s
+GROUP BY record_id
+
+-- name: change_marks
+SELECT change_record_id, record_id, type, mark, from_severity, to_severity
+FROM change_severity WHERE change_id = ANY(%(changes)s::bigint[])
+ORDER BY change_id, record_id, type

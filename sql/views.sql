@@ -237,3 +237,82 @@ CROSS JOIN LATERAL (
     WHERE vp.provision_id = pr.provision_id
     ORDER BY vp.version_id DESC LIMIT 1) cur
 LEFT JOIN provision_records split ON split.provision_id = pr.split_from;
+
+-- Clause types (migration 012). Today's provisions (those of each tracked document's
+-- latest version) with the types found in their text by the latest classifier that
+-- read it: "how other platforms handle this" is a WHERE type = '...'.
+CREATE OR REPLACE VIEW provision_classifications AS
+SELECT p.name                      AS platform,
+       d.document_type,
+       vp.provision_id,
+       pr.record_id,
+       ct.clause_type              AS type,
+       ct.severity,
+       ct.confidence,
+       cl.classifier_version,
+       ct.evidence,
+       vp.heading,
+       t.text,
+       v.version_id,
+       d.document_id
+FROM documents d
+JOIN platforms p USING (platform_id)
+CROSS JOIN LATERAL (
+    SELECT version_id FROM versions WHERE document_id = d.document_id
+    ORDER BY version_number DESC LIMIT 1) v
+JOIN version_provisions vp ON vp.version_id = v.version_id
+JOIN provision_records pr ON pr.provision_id = vp.provision_id
+JOIN provision_texts t ON t.text_sha256 = vp.text_sha256
+CROSS JOIN LATERAL (
+    SELECT classifier_id FROM text_classifications c
+    WHERE c.text_sha256 = vp.text_sha256 ORDER BY classifier_id DESC LIMIT 1) latest
+JOIN text_clause_types ct ON ct.text_sha256 = vp.text_sha256
+                         AND ct.classifier_id = latest.classifier_id
+JOIN classifiers cl ON cl.classifier_id = latest.classifier_id
+WHERE d.untracked_at IS NULL;
+
+-- Document changes marked for alerts: a provision of high severity brought in, or a
+-- provision's severity raised, as the classifier of the time read both texts.
+CREATE OR REPLACE VIEW change_severity AS
+SELECT p.name                      AS platform,
+       d.document_type,
+       c.record_id                 AS change_record_id,
+       c.detected_at,
+       pr.record_id,
+       m.clause_type               AS type,
+       m.mark,
+       m.from_severity,
+       m.to_severity,
+       cl.classifier_version,
+       m.change_id,
+       m.provision_id
+FROM change_severity_marks m
+JOIN changes c USING (change_id)
+JOIN documents d ON d.document_id = c.document_id
+JOIN platforms p USING (platform_id)
+JOIN provision_records pr ON pr.provision_id = m.provision_id
+JOIN classifiers cl ON cl.classifier_id = m.classifier_id;
+
+-- What each reclassification found differently, for the provisions holding the text.
+CREATE OR REPLACE VIEW reclassified_provisions AS
+SELECT r.reclassification_id,
+       prev.classifier_version     AS from_classifier,
+       cl.classifier_version       AS to_classifier,
+       r.finished_at,
+       pv.platform,
+       pv.document_type,
+       pv.record_id,
+       rt.clause_type              AS type,
+       rt.from_severity,
+       rt.to_severity
+FROM reclassified_types rt
+JOIN reclassifications r USING (reclassification_id)
+JOIN classifiers cl ON cl.classifier_id = r.classifier_id
+LEFT JOIN classifiers prev ON prev.classifier_id = r.previous_id
+JOIN LATERAL (
+    SELECT DISTINCT p.name AS platform, d.document_type, pr.record_id
+    FROM version_provisions vp
+    JOIN provision_records pr USING (provision_id)
+    JOIN documents d ON d.document_id = pr.document_id
+    JOIN platforms p USING (platform_id)
+    WHERE vp.text_sha256 = rt.text_sha256) pv ON true;

@@ -1,5 +1,9 @@
 """A provision's clause types: the learned CLAUDETTE types and the privacy types of the
-taxonomy's patterns, each with a severity, a confidence and the words behind it."""
+taxonomy's patterns, each with a severity, a confidence and the words behind it.
+
+The model reads sentences (it was trained on them), and so do the patterns (a denial
+in one sentence says nothing of the next): a provision is cut into its sentences and a
+type found in any of them is the provision's, at the worst severity found."""
 
 from __future__ import annotations
 
@@ -9,7 +13,8 @@ from dataclasses import asdict
 
 from atlas_crawl.clauses.model import ClauseModel, shipped_model
 from atlas_crawl.clauses.rules import Finding, find_by_rules
-from atlas_crawl.clauses.taxonomy import taxonomy
+from atlas_crawl.clauses.sentences import plain, sentences
+from atlas_crawl.clauses.taxonomy import RANK, taxonomy
 
 # Frequent short words per language: enough to tell the corpus's languages apart.
 _STOPWORDS = {
@@ -42,17 +47,32 @@ def classify(
     texts: Sequence[str], langs: Sequence[str | None] | None = None,
     model: ClauseModel | None = None,
 ) -> list[list[Finding]]:  # fmt: skip
-    """Every text's clause types, strongest severity first."""
+    """Every text's clause types, one finding per type, strongest severity first."""
     model = model or shipped_model()
     types = taxonomy()[1]
-    learned = model.find(list(texts))
-    order = {"high": 0, "medium": 1, "low": 2}
-    out = []
+    pieces: list[str] = []
+    owners: list[int] = []
     for i, text in enumerate(texts):
-        lang = (langs[i] if langs else None) or guess_language(text)
-        found = learned[i] + find_by_rules(text, lang, types)
-        out.append(sorted(found, key=lambda f: (order[f.severity], -f.confidence, f.type)))
-    return out
+        cut = sentences(text)
+        pieces += cut
+        owners += [i] * len(cut)
+    best: list[dict[str, Finding]] = [{} for _ in texts]
+    text_langs = [(langs[i] if langs else None) or guess_language(plain(t))
+                  for i, t in enumerate(texts)]  # fmt: skip
+    for owner, piece, found in zip(owners, pieces, model.find(pieces), strict=True):
+        for finding in found + find_by_rules(piece, text_langs[owner], types):
+            _keep_worst(best[owner], finding)
+    return [sorted(kept.values(), key=_order) for kept in best]
+
+
+def _order(f: Finding) -> tuple[int, float, str]:
+    return (-RANK[f.severity], -f.confidence, f.type)
+
+
+def _keep_worst(kept: dict[str, Finding], finding: Finding) -> None:
+    held = kept.get(finding.type)
+    if held is None or _order(finding) < _order(held):
+        kept[finding.type] = finding
 
 
 def as_json(findings: list[Finding]) -> dict:

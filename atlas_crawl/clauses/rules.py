@@ -8,6 +8,9 @@ from dataclasses import dataclass
 
 from atlas_crawl.clauses.taxonomy import ClauseType
 
+# Low first: the taxonomy's low patterns are denials ("we never sell your data").
+SEVERITY_ORDER = ("low", "high", "medium")
+
 
 @dataclass(frozen=True)
 class Finding:
@@ -42,7 +45,7 @@ def find_by_rules(text: str, lang: str | None, types: dict[str, ClauseType]) -> 
         if found is None:
             continue
         severity, confidence, evidence = clause.default_severity, 0.7, found.group(0)
-        for level in ("high", "medium", "low"):
+        for level in SEVERITY_ORDER:
             stronger = _first(_for(clause.severity_patterns.get(level, {}), lang), text)
             if stronger is not None:
                 severity, confidence, evidence = level, 0.85, stronger.group(0)

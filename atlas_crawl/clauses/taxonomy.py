@@ -10,6 +10,7 @@ from importlib import resources
 from typing import Any
 
 SEVERITIES = ("low", "medium", "high")
+RANK = {s: i for i, s in enumerate(SEVERITIES)}  # low 0 < medium 1 < high 2
 
 
 class TaxonomyError(ValueError):

@@ -46,3 +46,39 @@ def cmd_classify(args: argparse.Namespace) -> int:
     if batch:
         flush()
     return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from atlas_crawl.cli.common import connect
+    from atlas_crawl.cli.reading import json_line
+    from atlas_crawl.history.clause_report import compare_rows, compare_text
+    from atlas_crawl.history.report import NotFound
+
+    with connect(args) as conn:
+        try:
+            rows = compare_rows(conn, args.type, args.min_severity)
+        except NotFound as exc:
+            raise UsageError(str(exc)) from None
+    if args.json:
+        for row in rows:
+            print(json_line({"type": args.type, **row}))
+    else:
+        print(compare_text(rows, args.type))
+    return 0
+
+
+def cmd_reclassify(args: argparse.Namespace) -> int:
+    from atlas_crawl.cli.common import connect
+    from atlas_crawl.storage.classifications import reclassify
+
+    def progress(done: int) -> None:
+        print(f"  {done} texts read", file=sys.stderr, flush=True)
+
+    with connect(args) as conn:
+        run = reclassify(conn, progress=progress)
+    print(
+        f"reclassification {run.reclassification_id} by {run.classifier_version}: "
+        f"{run.texts} provision texts read, {run.differing} with other types or severities "
+        "than the classifier before (view reclassified_provisions); no document changed"
+    )
+    return 0

@@ -12,7 +12,7 @@ import psycopg
 
 from atlas_crawl import __version__
 from atlas_crawl.cli.audit import cmd_archive, cmd_cite, cmd_export, cmd_verify, cmd_warc
-from atlas_crawl.cli.clauses import cmd_classify
+from atlas_crawl.cli.clauses import cmd_classify, cmd_compare, cmd_reclassify
 from atlas_crawl.cli.common import UsageError
 from atlas_crawl.cli.crawling import (
     cmd_backfill,
@@ -104,6 +104,20 @@ def build_parser() -> argparse.ArgumentParser:
         help='clause types of texts: JSON lines {"text": ..., "lang": "en"} on stdin',
     )
     classify.set_defaults(func=cmd_classify)
+
+    compare = sub.add_parser(
+        "compare", help="every platform's provisions of a clause type today, worst first"
+    )
+    compare.add_argument("type", help="a clause type, e.g. ai-training or arbitration")
+    compare.add_argument("--min-severity", choices=("low", "medium", "high"), default="low")
+    compare.add_argument("--json", action="store_true", help="one JSON object per line")
+    compare.set_defaults(func=cmd_compare)
+
+    reclassify = sub.add_parser(
+        "reclassify",
+        help="read every stored provision again with this version's classifier",
+    )
+    reclassify.set_defaults(func=cmd_reclassify)
 
     provision = sub.add_parser("provision", help="one provision's whole history")
     provision.add_argument("record", help="AC-P-000123 or a provision id")

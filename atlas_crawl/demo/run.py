@@ -126,7 +126,9 @@ def run_demo(settings: BaseSettings, color: bool = False) -> int:
     print(
         f"\nThe demo database is {DEMO_DATABASE} in the embedded server; query it with the "
         f"SQL views described in the README, or read it with the CLI:\n"
-        f"  atlas-crawl --database-url '{url}' history\n"
-        f"  atlas-crawl --database-url '{url}' provisions '{PLATFORM}' 'Privacy Policy'"
+        f"  atlas-crawl --database-url embedded:{DEMO_DATABASE} history\n"
+        f"  atlas-crawl --database-url embedded:{DEMO_DATABASE} provisions '{PLATFORM}' "
+        "'Privacy Policy'\n"
+        f"  atlas-crawl --database-url embedded:{DEMO_DATABASE} compare ai-training"
     )
     return 0

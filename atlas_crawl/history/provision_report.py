@@ -8,6 +8,7 @@ from typing import Any
 
 import psycopg
 
+from atlas_crawl.history.clause_report import document_types, provision_types, types_text
 from atlas_crawl.history.report import NotFound, table, utc_text
 from atlas_crawl.storage.queries import run
 
@@ -30,11 +31,13 @@ def provisions_text(conn: psycopg.Connection, platform: str, document_type: str)
             f"no provisions of {platform} / {document_type} "
             "(not crawled yet, or run `atlas-crawl provisions rebuild`)"
         )
+    types = document_types(conn, platform, document_type)
     for row in rows:
-        row["text"] = _first_line(row["text"])
-        row["heading"] = _first_line(row["heading"], 50)
+        row["text"] = _first_line(row["text"], 70)
+        row["heading"] = _first_line(row["heading"], 40)
+        row["types"] = types.get(row["record_id"], "")
     head = f"{platform} / {document_type}: {len(rows)} provisions\n\n"
-    return head + table(rows, ["record_id", "heading", "text", "last_changed_at"])
+    return head + table(rows, ["record_id", "heading", "types", "text", "last_changed_at"])
 
 
 def provision_life(conn: psycopg.Connection, provision_id: int) -> dict[str, Any]:
@@ -47,6 +50,7 @@ def provision_life(conn: psycopg.Connection, provision_id: int) -> dict[str, Any
         **found[0],
         "texts": _runs(run(conn, "provision_texts_over_time", provision=provision_id)),
         "changes": run(conn, "provision_history", provision=provision_id),
+        "clause_types": provision_types(conn, provision_id),
     }
 
 
@@ -81,6 +85,7 @@ def provision_text(conn: psycopg.Connection, provision_id: int) -> str:
     ]
     if life["split_from_record_id"]:
         lines.append(f"Split from {life['split_from_record_id']}")
+    lines += ["", *types_text(life["clause_types"])]
     for n, text in enumerate(life["texts"], start=1):
         versions = (
             f"version {text['from_version']}"

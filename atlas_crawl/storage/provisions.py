@@ -18,6 +18,12 @@ import psycopg
 from atlas_crawl.diff.patch import make_diff
 from atlas_crawl.provisions.match import Change, match_provisions
 from atlas_crawl.provisions.segment import Provision, segment
+from atlas_crawl.storage.classifications import (
+    Edit,
+    current_classifier,
+    ensure_classified,
+    mark_change,
+)
 from atlas_crawl.storage.queries import query
 
 # Bump when segmenting or matching changes what an unchanged text gives.
@@ -78,6 +84,8 @@ def _write_version(
         query("mark_segmented"),
         {"version": version_id, "segmenter": SEGMENTER_VERSION, "count": len(provisions)},
     )
+    texts = {d: p.text for d, p in zip(digests, provisions, strict=True)}
+    ensure_classified(conn, current_classifier(conn), texts)
 
 
 def track_first(conn: psycopg.Connection, document_id: int, version_id: int, text: str) -> None:
@@ -130,6 +138,36 @@ def track_change(
     if ended:
         conn.execute(query("end_provisions"), {"version": version_id, "ids": ended})
     _write_changes(conn, change_id, technical, found.changes, old, new, ids, digests)
+    if not technical:  # a re-reading of the same page raises nothing
+        _mark_severities(conn, change_id, found.changes, old, new, ids, digests)
+
+
+def _mark_severities(
+    conn: psycopg.Connection,
+    change_id: int,
+    changes: Sequence[Change],
+    old: Sequence[Stored],
+    new: Sequence[Provision],
+    new_ids: Sequence[int],
+    new_digests: Sequence[bytes],
+) -> None:
+    texts = {d: p.text for d, p in zip(new_digests, new, strict=True)}
+    edits = []
+    for c in changes:
+        if c.new is None:
+            continue
+        if c.kind == "added":
+            source = None
+        elif c.kind in ("modified", "split"):
+            source = c.old if c.kind == "modified" else c.related
+        else:  # moved (same text) or merged (the target's own edit says it)
+            continue
+        before = None
+        if source is not None:
+            before = _digest(old[source].text)
+            texts[before] = old[source].text
+        edits.append(Edit(new_ids[c.new], before, new_digests[c.new]))
+    mark_change(conn, change_id, edits, texts)
 
 
 def _write_changes(

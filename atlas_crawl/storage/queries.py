@@ -1,6 +1,7 @@
 """The named queries of ``sql/*.sql`` (``-- name: NAME`` blocks, ``%(param)s``
 parameters): ``queries.sql`` for reading the history, ``recording.sql`` for the
-recorder, ``provisions.sql`` for the provision tracker."""
+recorder, ``provisions.sql`` for the provision tracker, ``classifications.sql`` for
+the clause-type store."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from atlas_crawl.storage.migrate import sql_dir
 _NAME = re.compile(r"^-- name: (\w+)\s*$", re.M)
 
 
-QUERY_FILES = ("queries.sql", "recording.sql", "provisions.sql")
+QUERY_FILES = ("queries.sql", "recording.sql", "provisions.sql", "classifications.sql")
 
 
 @cache

@@ -190,7 +190,8 @@ def test_provisions_rebuild_for_a_database_from_before_them(
         expected = conn.execute(VERSIONS_QUERY).fetchall()
         edits = conn.execute("SELECT kind FROM provision_changes ORDER BY 1").fetchall()
         # As a database upgraded to migration 011 has it: versions, no provisions.
-        for table in ("provision_edits", "version_provisions", "version_segmentations",
+        for table in ("change_severity_marks", "text_clause_types", "text_classifications",
+                      "provision_edits", "version_provisions", "version_segmentations",
                       "provision_records", "provision_texts"):  # fmt: skip
             conn.execute(f"DELETE FROM {table}")
     rebuilt = cli("provisions", "rebuild", db_url=db_url)

@@ -157,5 +157,9 @@ def test_the_demo_runs_from_an_empty_folder(installed: Path, tmp_path: Path) -> 
         "AI" in demo.stdout
         and "change 1 (AC-C-000001): Example Social / Privacy Policy" in demo.stdout
     )
-    # It says how to open its database afterwards.
-    assert "atlas-crawl --database-url 'postgresql://" in demo.stdout
+    # It says how to open its database afterwards, and that works once it has ended.
+    assert "atlas-crawl --database-url embedded:atlas_demo history" in demo.stdout
+    after = _run(installed, empty, "--database-url", "embedded:atlas_demo", "compare",
+                 "ai-training", env={"ATLAS_DATA_DIR": str(tmp_path / "data")})  # fmt: skip
+    assert after.returncode == 0, after.stderr[-3000:]
+    assert "Example Social  Privacy Policy  AC-P-" in after.stdout

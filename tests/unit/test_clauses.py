@@ -79,3 +79,48 @@ def test_findings_carry_their_evidence_and_confidence() -> None:
     found = classify([LINKEDIN], ["en"])[0]
     ai = next(f for f in found if f.type == "ai-training")
     assert "train" in ai.evidence and 0 < ai.confidence <= 1
+
+
+def test_provisions_are_read_sentence_by_sentence() -> None:
+    from atlas_crawl.clauses.sentences import sentences
+
+    text = (
+        "## 3. Generative AI\n\nWe may share data with partners, e.g. Google, under Art. 6 "
+        'GDPR. See [our settings](https://example.com/s) to opt out! "Quoted." Next.\n\n'
+        "- **First** item; still the first.\n- Second item"
+    )
+    assert sentences(text) == [
+        "Generative AI",
+        "We may share data with partners, e.g. Google, under Art. 6 GDPR.",
+        "See our settings to opt out!",
+        '"Quoted."',
+        "Next.",
+        "First item; still the first.",
+        "Second item",
+    ]
+    assert sentences("") == [] and sentences("x" * 4500) == ["x" * 2000, "x" * 2000, "x" * 500]
+
+
+def test_a_denial_is_low_and_does_not_reach_the_next_sentence() -> None:
+    denied = "We do not use your personal data or content to train generative AI models."
+    assert _types(denied)["ai-training"] == "low"
+    both = "We never sell your personal information. We train generative AI models on your posts."
+    assert _types(both) == {"ai-training": "high", "sale-of-data": "low"}
+    # A provision of several sentences takes the worst severity any of them has.
+    assert _types(f"{denied} {LINKEDIN}")["ai-training"] == "high"
+
+
+def test_what_raises_a_severity() -> None:
+    from atlas_crawl.storage.classifications import raised
+
+    assert raised(None, {"ai-training": "high", "user-rights": "low"}) == [
+        ("ai-training", "new-high", None, "high")
+    ]
+    assert raised(None, {"arbitration": "medium"}) == []
+    assert raised({"ai-training": "low"}, {"ai-training": "high"}) == [
+        ("ai-training", "raised", "low", "high")
+    ]
+    assert raised({}, {"arbitration": "medium", "user-rights": "low"}) == [
+        ("arbitration", "raised", None, "medium")
+    ]
+    assert raised({"arbitration": "high"}, {"arbitration": "medium"}) == []

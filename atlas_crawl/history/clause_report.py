@@ -1,0 +1,96 @@
+"""Clause types for a person: the types of one provision with what they mean, the same
+type across platforms ("how other platforms handle this"), a document's provisions with
+their types."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+
+from atlas_crawl.clauses.taxonomy import RANK, taxonomy
+from atlas_crawl.history.report import NotFound, table
+from atlas_crawl.storage.queries import run
+
+
+def provision_types(conn: psycopg.Connection, provision_id: int) -> list[dict[str, Any]]:
+    """The types of a provision's latest text, each with the taxonomy's explanation."""
+    types = taxonomy()[1]
+    out = []
+    for row in run(conn, "provision_clause_types", provision=provision_id):
+        known = types.get(row["type"])
+        out.append({**row, **(known.explanation() if known else {"title": row["type"]})})
+    return out
+
+
+def types_text(rows: list[dict[str, Any]]) -> list[str]:
+    if not rows:
+        return ["Clause types: none found"]
+    lines = [f"Clause types ({rows[0]['classifier_version']}):"]
+    for row in rows:
+        lines += [
+            "",
+            f"  {row['title']} ({row['type']}): {row['severity'].upper()} severity, "
+            f"confidence {row['confidence']:.2f}",
+            f"    Found by: {row['evidence'] or '-'}",
+        ]
+        for label, key in (("What it is", "description"), ("Why it matters", "why_it_matters"),
+                           ("Consumer impact", "consumer_impact"),
+                           ("What you can do", "what_you_can_do")):  # fmt: skip
+            if row.get(key):
+                lines.append(f"    {label}: {row[key]}")
+        for regulation in row.get("regulations", []):
+            lines.append(
+                f"    Regulation: {regulation['name']} ({regulation['jurisdiction']}), "
+                f"{regulation['article']}"
+            )
+    return lines
+
+
+def check_type(clause_type: str) -> None:
+    types = taxonomy()[1]
+    if clause_type not in types:
+        raise NotFound(f"no clause type {clause_type!r}; the types are: {', '.join(types)}")
+
+
+def compare_rows(
+    conn: psycopg.Connection, clause_type: str, min_severity: str = "low"
+) -> list[dict[str, Any]]:
+    check_type(clause_type)
+    return run(conn, "compare_type", type=clause_type, min_rank=RANK[min_severity])
+
+
+COMPARE_COLUMNS = ("platform", "document_type", "record_id", "severity", "confidence", "heading",
+                   "text")  # fmt: skip
+
+
+def compare_text(rows: list[dict[str, Any]], clause_type: str) -> str:
+    known = taxonomy()[1][clause_type]
+    head = f"{known.title} ({clause_type}): {known.description}"
+    if not rows:
+        return head + "\n\nno provision of this type in any tracked document today"
+    shown = [
+        {**r, "text": _excerpt(r["text"]), "heading": _excerpt(r["heading"], 40),
+         "confidence": f"{r['confidence']:.2f}"}
+        for r in rows
+    ]  # fmt: skip
+    platforms = len({r["platform"] for r in rows})
+    return (
+        f"{head}\n{_count(len(rows), 'provision')} at {_count(platforms, 'platform')}\n\n"
+        + table(shown, COMPARE_COLUMNS)
+    )
+
+
+def document_types(conn: psycopg.Connection, platform: str, document_type: str) -> dict[str, str]:
+    """record_id -> "type:severity, ..." for a document's provisions today."""
+    rows = run(conn, "document_clause_types", platform=platform, document_type=document_type)
+    return {r["record_id"]: r["types"] for r in rows}
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def _excerpt(text: str, width: int = 70) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= width else line[: width - 1] + "…"

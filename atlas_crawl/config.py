@@ -68,6 +68,22 @@ ATLAS_SETTINGS: dict[str, tuple[type, Any]] = {
     "ATLAS_WAYBACK_MAX_POLLS": (int, 10),
     "ATLAS_WAYBACK_POLL_INTERVAL": (float, 5.0),
     "ATLAS_ARCHIVE_WAIT": (float, 60.0),
+    # Alerts: e-mail over SMTP (STARTTLS and login when a user is set).
+    "ATLAS_SMTP_HOST": (str, ""),
+    "ATLAS_SMTP_PORT": (int, 587),
+    "ATLAS_SMTP_STARTTLS": (bool, True),
+    "ATLAS_SMTP_USER": (str, ""),
+    "ATLAS_SMTP_PASSWORD": (str, ""),
+    "ATLAS_SMTP_FROM": (str, "atlas-crawl@localhost"),
+    # Delivery: seconds per try, tries before the dead-letter view, the first retry's
+    # delay in seconds (doubled each time, with jitter, at most an hour).
+    "ATLAS_NOTIFY_TIMEOUT": (float, 10.0),
+    "ATLAS_NOTIFY_MAX_ATTEMPTS": (int, 8),
+    "ATLAS_NOTIFY_BACKOFF": (float, 30.0),
+    # Where notify keeps the Atom feeds of atom: watches (else "feeds" in the data folder).
+    "ATLAS_FEEDS_DIR": (str, ""),
+    # atlas-crawl crawl delivers pending alerts when it ends.
+    "ATLAS_NOTIFY_AFTER_CRAWL": (bool, True),
 }
 
 # Read when its ATLAS_ name is not set: the usual name of a database URL.

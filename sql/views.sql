@@ -316,3 +316,32 @@ JOIN LATERAL (
     JOIN documents d ON d.document_id = pr.document_id
     JOIN platforms p USING (platform_id)
     WHERE vp.text_sha256 = rt.text_sha256) pv ON true;
+
+-- Alerts (migration 013): every notification with what it is about, and those that
+-- will not be tried again (retried by `atlas-crawl notify --retry-dead`).
+CREATE OR REPLACE VIEW alert_notifications AS
+SELECT n.notification_id,
+       n.idempotency_key,
+       n.status,
+       n.attempts,
+       n.next_attempt_at,
+       n.last_error,
+       n.severity,
+       n.created_at,
+       n.delivered_at,
+       p.name                      AS platform,
+       d.document_type,
+       c.record_id                 AS change_record_id,
+       c.detected_at,
+       w.watch_id,
+       w.target,
+       w.channel,
+       w.destination
+FROM notifications n
+JOIN watches w USING (watch_id)
+JOIN changes c USING (change_id)
+JOIN documents d ON d.document_id = c.document_id
+JOIN platforms p ON p.platform_id = d.platform_id;
+
+CREATE OR REPLACE VIEW dead_notifications AS
+SELECT * FROM alert_notifications WHERE status = 'dead';

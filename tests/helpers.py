@@ -251,3 +251,53 @@ class TcpProxy:
             for end in (source, sink):
                 with contextlib.suppress(OSError):
                     end.close()
+
+
+class Receiver:
+    """An HTTP server on 127.0.0.1 that takes POSTs (webhooks, Apprise's json://) and
+    keeps them; ``answers[path]`` lists the statuses to give first (then 200), ``delay``
+    slows every answer down. A receiver that deduplicates counts ``unique_keys``."""
+
+    def __init__(self, delay: float = 0.0) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.received: list[tuple[str, dict[str, str], bytes, int]] = []
+        self.answers: dict[str, list[int]] = {}
+        self.delay = delay
+        self._lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if receiver.delay:
+                    threading.Event().wait(receiver.delay)
+                with receiver._lock:
+                    queued = receiver.answers.get(self.path, [])
+                    status = queued.pop(0) if queued else 200
+                    receiver.received.append((self.path, dict(self.headers), body, status))
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}{path}"
+
+    def at(self, path: str) -> list[tuple[dict[str, str], bytes, int]]:
+        with self._lock:
+            return [(h, b, s) for p, h, b, s in self.received if p == path]
+
+    def unique_keys(self, path: str) -> set[str]:
+        return {h["Idempotency-Key"] for h, _, s in self.at(path) if s == 200}
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

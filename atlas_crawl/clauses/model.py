@@ -112,7 +112,7 @@ def load_model(data: bytes) -> ClauseModel:
     weights = sparse.csc_matrix(
         (npz["data"].astype(np.float32), npz["indices"], npz["indptr"]), shape=tuple(npz["shape"])
     )
-    idf = idf_vector(npz["idf_indices"], npz["idf_values"], meta["rare_idf"])
+    idf = idf_vector(npz["idf_indices"], npz["idf_values"])
     return ClauseModel(meta["version"], meta["heads"], weights, npz["intercepts"], idf, meta)
 
 

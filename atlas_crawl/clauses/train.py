@@ -25,7 +25,7 @@ from sklearn.svm import LinearSVC
 from atlas_crawl.clauses.features import counts, idf_of, idf_vector, weigh
 from atlas_crawl.clauses.model import CLAUDETTE_TYPES, ClauseModel
 
-MODEL_VERSION = "1"
+MODEL_VERSION = "2"  # 2: word and character blocks normalized apart
 LANGUAGES = ("en", "de", "it", "pl")
 KEEP_WEIGHTS = 30_000  # per head: the strongest, by magnitude
 REGULARIZATION = 0.1  # LinearSVC's C, class-balanced
@@ -78,8 +78,8 @@ def _head(x: sparse.csr_matrix, y: np.ndarray) -> tuple[np.ndarray, float] | Non
 
 def fit(rows: Sequence[dict]) -> ClauseModel:
     counted = counts([r["text"] for r in rows])
-    idf_indices, idf_values, rare = idf_of(counted)
-    x = weigh(counted, idf_vector(idf_indices, idf_values, rare))
+    idf_indices, idf_values = idf_of(counted)
+    x = weigh(counted, idf_vector(idf_indices, idf_values))
     heads, columns, intercepts = [], [], []
     for clause, level in levels(rows).items():
         unfair = (level >= 2).astype(np.int8)
@@ -98,13 +98,12 @@ def fit(rows: Sequence[dict]) -> ClauseModel:
         "sentences": len(rows),
         "languages": sorted({r["lang"] for r in rows}),
         "documents": len({r["doc"] for r in rows}),
-        "rare_idf": rare,
         "attribution": ATTRIBUTION,
         "_idf_indices": idf_indices,
         "_idf_values": idf_values.astype(np.float16),
     }
     return ClauseModel(MODEL_VERSION, heads, weights, np.array(intercepts, dtype=np.float32),
-                       idf_vector(idf_indices, idf_values, rare), meta)  # fmt: skip
+                       idf_vector(idf_indices, idf_values), meta)  # fmt: skip
 
 
 def main() -> int:

@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import psycopg
+
 from atlas_crawl.cli.common import UsageError, connect, database_of, settings_of, use_color
 from atlas_crawl.cli.names import match_one
 from atlas_crawl.storage.migrate import ensure_schema, upgrade
@@ -77,6 +79,8 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     for values in stats:
         if values.get("atlas/summary"):
             print(values["atlas/summary"])
+    if settings.getbool("ATLAS_NOTIFY_AFTER_CRAWL"):
+        _deliver_alerts(args, settings)
     if getattr(process, "bootstrap_failed", False) or any(
         v.get("finish_reason") not in (None, "finished") or v.get("atlas/unrecorded") for v in stats
     ):
@@ -90,6 +94,24 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         print(f"atlas-crawl: {failed} check(s) failed (--strict)", file=sys.stderr)
         return 3
     return 0
+
+
+def _deliver_alerts(args: argparse.Namespace, settings: Any) -> None:
+    """The alerts of what this crawl recorded (and any still due): a failed delivery is
+    retried by the next notify, and never fails the crawl."""
+    from atlas_crawl.alerts.notify import deliver_pending
+    from atlas_crawl.cli.alerts import delivery_setup, report_tally
+    from atlas_crawl.storage.database import DatabaseUnavailable
+
+    try:
+        with connect(args, autocommit=True) as conn:
+            tally = deliver_pending(conn, delivery_setup(settings))
+    except (DatabaseUnavailable, psycopg.Error) as exc:
+        print(f"atlas-crawl: alerts not delivered now ({exc}); `atlas-crawl notify` will",
+              file=sys.stderr)  # fmt: skip
+        return
+    if tally.delivered or tally.failed or tally.dead:
+        report_tally(tally)
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import psycopg
 
 from atlas_crawl import __version__
+from atlas_crawl.cli.alerts import cmd_feeds, cmd_notify, cmd_watch
 from atlas_crawl.cli.audit import cmd_archive, cmd_cite, cmd_export, cmd_verify, cmd_warc
 from atlas_crawl.cli.clauses import cmd_classify, cmd_compare, cmd_reclassify
 from atlas_crawl.cli.common import UsageError
@@ -118,6 +119,39 @@ def build_parser() -> argparse.ArgumentParser:
         help="read every stored provision again with this version's classifier",
     )
     reclassify.set_defaults(func=cmd_reclassify)
+
+    watch = sub.add_parser(
+        "watch",
+        help="alerts: watch add TARGET DESTINATION | watch list | watch remove ID",
+        description="TARGET: platform:NAME, document:PLATFORM/DOCUMENT TYPE, "
+        "provision:AC-P-000123 or type:CLAUSE_TYPE. DESTINATION: an http(s):// webhook URL, "
+        "mailto:ADDRESS, an Apprise URL (slack://, discord://, ntfy://, json://, ...) or "
+        "atom:FEED NAME.",
+    )
+    watch.add_argument("action", choices=("add", "list", "remove"))
+    watch.add_argument("values", nargs="*", help="add: TARGET DESTINATION; remove: WATCH_ID")
+    watch.add_argument("--secret", help="webhooks: the HMAC-SHA256 key (default: a new one)")
+    watch.add_argument(
+        "--min-severity",
+        choices=("low", "medium", "high"),
+        help="only changes of at least this severity (type watches: medium)",
+    )
+    watch.add_argument("--technical", action="store_true", help="technical changes count too")
+    watch.add_argument("--json", action="store_true", help="list: one JSON object per line")
+    watch.set_defaults(func=cmd_watch)
+
+    notify = sub.add_parser("notify", help="deliver pending alerts (the outbox)")
+    notify.add_argument(
+        "--follow", action="store_true", help="keep delivering, woken by each recorded change"
+    )
+    notify.add_argument(
+        "--retry-dead", metavar="ID|all", help="queue dead alerts again (one by id, or all) first"
+    )
+    notify.set_defaults(func=cmd_notify)
+
+    feeds = sub.add_parser("feeds", help="write Atom feeds of changes")
+    feeds.add_argument("--out", required=True, help="folder to write the feeds in")
+    feeds.set_defaults(func=cmd_feeds)
 
     provision = sub.add_parser("provision", help="one provision's whole history")
     provision.add_argument("record", help="AC-P-000123 or a provision id")

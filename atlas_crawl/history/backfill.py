@@ -186,6 +186,7 @@ def _record_all(
             captured_at=capture.captured_at,
             fetcher=source,
             user_agent=None,
+            imported=True,
             pages=[
                 Page(
                     capture.url,

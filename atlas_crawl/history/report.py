@@ -10,6 +10,7 @@ from typing import Any
 import psycopg
 
 from atlas_crawl.diff.render import render_diff
+from atlas_crawl.history.summary import change_summary
 from atlas_crawl.storage.queries import run
 
 
@@ -117,25 +118,12 @@ def change_text(conn: psycopg.Connection, change_id: int, color: bool) -> str:
             f"{c['detected_at'].astimezone(UTC):%Y-%m-%d %H:%M:%SZ}, "
             f"+{c['chars_added']} -{c['chars_removed']} characters, {kind_label(c)} change",
             c["url"],
-            *severity_lines(run(conn, "change_marks", changes=[change_id])),
+            "",
+            *change_summary(conn, change_id).text().splitlines()[1:],
             "",
             render_diff(c["old_text"], c["new_text"], color=color),
         ]
     )
-
-
-def severity_lines(marks: list[dict[str, Any]]) -> list[str]:
-    """ "Severity raised: AC-P-000007 ai-training low -> high", a new high provision."""
-    lines = []
-    for m in marks:
-        if m["mark"] == "new-high":
-            lines.append(f"New high-severity provision: {m['record_id']} {m['type']}")
-        else:
-            lines.append(
-                f"Severity raised: {m['record_id']} {m['type']} "
-                f"{m['from_severity'] or 'none'} -> {m['to_severity']}"
-            )
-    return lines
 
 
 def version_text(conn: psycopg.Connection, version_id: int, header: bool) -> str:

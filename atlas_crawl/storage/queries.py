@@ -17,7 +17,13 @@ from atlas_crawl.storage.migrate import sql_dir
 _NAME = re.compile(r"^-- name: (\w+)\s*$", re.M)
 
 
-QUERY_FILES = ("queries.sql", "recording.sql", "provisions.sql", "classifications.sql")
+QUERY_FILES = (
+    "queries.sql",
+    "recording.sql",
+    "provisions.sql",
+    "classifications.sql",
+    "alerts.sql",
+)
 
 
 @cache

@@ -38,6 +38,9 @@ class CheckRecord:
     # and extractor: the text is not extracted again, this hash of it stands instead.
     same_capture_text_sha256: str | None = None
     text_sha256_override: str | None = None  # a 304 check stands for the current text
+    # A capture imported from an archive (backfill): its changes are history, not news,
+    # and raise no alert.
+    imported: bool = False
 
     @property
     def raw_sha256(self) -> str | None:

@@ -17,6 +17,7 @@ from atlas_crawl.storage.captures import load_capture
 from atlas_crawl.storage.change_rules import change_kind, date_flags, new_extractor
 from atlas_crawl.storage.check_rows import set_version
 from atlas_crawl.storage.ledger import Entry
+from atlas_crawl.storage.outbox import queue_notifications
 from atlas_crawl.storage.provisions import track_change, track_first
 from atlas_crawl.storage.queries import query
 from atlas_crawl.storage.records import CheckRecord, Reextract
@@ -162,6 +163,8 @@ def record_change(
     change_id = int(row[0])
     # The clauses of the new version, and what this change did to each.
     track_change(conn, document_id, old_id, version_id, rec.text, change_id, made == "technical")
+    if not rec.imported:
+        queue_notifications(conn, change_id)  # the outbox: in this same transaction
     ledger.append(
         ("change", change_id, change_entry(change_id, old_id, version_id, diff.patch,
                                            diff.chars_added, diff.chars_removed))

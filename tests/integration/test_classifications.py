@@ -83,7 +83,10 @@ def test_types_are_stored_marked_compared_and_explained(
     assert all(m[5] == "AC-C-000001" for m in marks)
 
     diff = cli("diff", "1", db_url=db_url)
-    assert f"Severity raised: {ai_record} ai-training low -> high" in diff.stdout
+    assert (
+        f"Severity raised on {ai_record}: AI and machine-learning training on user data, "
+        "low -> high" in diff.stdout
+    )
 
     compared = cli("compare", "ai-training", db_url=db_url)
     assert compared.returncode == 0, compared.stderr

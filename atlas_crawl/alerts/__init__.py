@@ -1,0 +1,1 @@
+"""Watches and alerts: what is watched, the summary of a change, delivery."""

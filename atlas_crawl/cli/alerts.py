@@ -1,0 +1,183 @@
+"""Commands about alerts: ``watch add | list | remove``, ``notify`` (deliver what the
+outbox holds; ``--follow`` keeps at it; ``--retry-dead`` queues dead ones again) and
+``feeds --out DIR``."""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+import sys
+from pathlib import Path
+
+import psycopg
+from scrapy.settings import BaseSettings
+
+from atlas_crawl.cli.common import UsageError, connect, settings_of
+from atlas_crawl.cli.names import documents_named, match_one, record_number
+from atlas_crawl.cli.reading import json_line
+from atlas_crawl.history.report import table
+from atlas_crawl.storage.database import data_dir
+from atlas_crawl.storage.queries import query, run
+
+
+def _resolve(conn: psycopg.Connection, text: str) -> dict[str, object]:
+    """The watch's columns for a target as typed, checked against what is recorded."""
+    from atlas_crawl.alerts.targets import parse_target
+
+    try:
+        target = parse_target(text)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    row: dict[str, object] = {"kind": target.kind, "platform": None, "document": None,
+                              "provision": None, "clause_type": target.clause_type}  # fmt: skip
+    if target.kind == "platform":
+        names = {r["platform"] for r in run(conn, "document_names")}
+        name = match_one(target.platform or "", names, "platform")
+        found = conn.execute("SELECT platform_id FROM platforms WHERE name = %s", (name,))
+        row["platform"] = found.fetchone()[0]  # type: ignore[index]
+    elif target.kind == "document":
+        platform, document_type = documents_named(conn, target.platform, target.document)[0]
+        found = conn.execute(
+            "SELECT d.document_id FROM documents d JOIN platforms p USING (platform_id) "
+            "WHERE p.name = %s AND d.document_type = %s",
+            (platform, document_type),
+        )
+        row["document"] = found.fetchone()[0]  # type: ignore[index]
+    elif target.kind == "provision":
+        number = record_number(target.provision or "", "provision")
+        exists = conn.execute(
+            "SELECT 1 FROM provision_records WHERE provision_id = %s", (number,)
+        ).fetchone()
+        if not exists:
+            raise UsageError(f"bad target {text!r}: no provision AC-P-{number:06d}")
+        row["provision"] = number
+    return row
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    with connect(args) as conn:
+        if args.action == "add":
+            return _add(conn, args)
+        if args.action == "remove":
+            return _remove(conn, args)
+        rows = run(conn, "list_watches")
+    if args.json:
+        for row in rows:
+            print(json_line(row))
+    elif rows:
+        print(table(rows, ["watch_id", "target", "min_severity", "technical", "channel",
+                           "destination", "pending", "delivered", "dead"]))  # fmt: skip
+    else:
+        print("no watches: atlas-crawl watch add TARGET DESTINATION")
+    return 0
+
+
+def _add(conn: psycopg.Connection, args: argparse.Namespace) -> int:
+    from atlas_crawl.alerts.targets import parse_destination
+
+    if len(args.values) != 2:
+        raise UsageError("usage: atlas-crawl watch add TARGET DESTINATION [--secret S] "
+                         "[--min-severity low|medium|high] [--technical]")  # fmt: skip
+    target_text, destination_text = args.values
+    try:
+        destination = parse_destination(destination_text)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if args.secret is not None and destination.channel != "webhook":
+        raise UsageError("--secret signs webhooks only (an http:// or https:// destination)")
+    if args.secret == "":
+        raise UsageError("--secret must not be empty")
+    secret = None
+    if destination.channel == "webhook":
+        secret = args.secret or secrets.token_hex(32)
+    with conn.transaction():
+        columns = _resolve(conn, target_text)
+        watch_id = conn.execute(query("insert_watch"), {
+            **columns, "target": target_text.strip(), "min_severity": args.min_severity,
+            "technical": args.technical, "channel": destination.channel,
+            "destination": destination.address, "secret": secret,
+        }).fetchone()[0]  # type: ignore[index]  # fmt: skip
+    print(f"watch {watch_id}: {target_text.strip()} -> {destination.channel} "
+          f"{destination.address}")  # fmt: skip
+    if secret and not args.secret:
+        print(f"webhook secret (HMAC-SHA256 key, shown once): {secret}")
+    return 0
+
+
+def _remove(conn: psycopg.Connection, args: argparse.Namespace) -> int:
+    if len(args.values) != 1 or not args.values[0].isdigit():
+        raise UsageError("usage: atlas-crawl watch remove WATCH_ID (see atlas-crawl watch list)")
+    watch_id = int(args.values[0])
+    with conn.transaction():
+        if not conn.execute(query("remove_watch"), {"watch": watch_id}).fetchone():
+            raise UsageError(f"no watch {watch_id} (see atlas-crawl watch list)")
+        dropped = conn.execute(query("drop_pending_of_watch"), {"watch": watch_id}).rowcount
+    print(f"watch {watch_id} removed ({dropped} pending alert(s) will not be sent)")
+    return 0
+
+
+def delivery_setup(settings: BaseSettings):  # type: ignore[no-untyped-def]
+    from atlas_crawl.alerts.channels import Smtp
+    from atlas_crawl.alerts.notify import Delivery
+
+    feeds = settings.get("ATLAS_FEEDS_DIR")
+    return Delivery(
+        timeout=settings.getfloat("ATLAS_NOTIFY_TIMEOUT"),
+        max_attempts=max(1, settings.getint("ATLAS_NOTIFY_MAX_ATTEMPTS")),
+        backoff=settings.getfloat("ATLAS_NOTIFY_BACKOFF"),
+        feeds_dir=Path(feeds).expanduser() if feeds else data_dir(settings) / "feeds",
+        smtp=Smtp(
+            settings.get("ATLAS_SMTP_HOST"), settings.getint("ATLAS_SMTP_PORT"),
+            settings.getbool("ATLAS_SMTP_STARTTLS"), settings.get("ATLAS_SMTP_USER"),
+            settings.get("ATLAS_SMTP_PASSWORD"), settings.get("ATLAS_SMTP_FROM"),
+        ),
+    )  # fmt: skip
+
+
+def report_tally(tally) -> None:  # type: ignore[no-untyped-def]
+    print(f"alerts: {tally.delivered} delivered, {tally.failed} to retry, {tally.dead} dead",
+          flush=True)  # fmt: skip
+
+
+def cmd_notify(args: argparse.Namespace) -> int:
+    from atlas_crawl.alerts.notify import deliver_pending, follow
+
+    settings = settings_of(args)
+    setup = delivery_setup(settings)
+    with connect(args, autocommit=True) as conn:
+        if args.retry_dead is not None:
+            only = None if args.retry_dead == "all" else _notification(args.retry_dead)
+            queued = conn.execute(query("retry_dead"), {"id": only}).rowcount
+            print(f"{queued} dead alert(s) queued again")
+        if args.follow:
+            with connect(args, autocommit=True) as listener:
+                try:
+                    follow(conn, listener, setup, report_tally)
+                except KeyboardInterrupt:
+                    return 0
+        tally = deliver_pending(conn, setup)
+    report_tally(tally)
+    for error in tally.errors[:10]:
+        print(f"  {error}", file=sys.stderr)
+    return 0
+
+
+def _notification(value: str) -> int:
+    if not value.isdigit():
+        raise UsageError(f"--retry-dead takes a notification id or 'all', not {value!r}")
+    return int(value)
+
+
+def cmd_feeds(args: argparse.Namespace) -> int:
+    from atlas_crawl.alerts.atom import write_all_feeds
+
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out}: not a folder")
+    with connect(args) as conn:
+        try:
+            written = write_all_feeds(conn, out)
+        except OSError as exc:
+            raise UsageError(f"cannot write feeds in {out}: {exc}") from None
+    print(f"{len(written)} Atom feeds written in {out}")
+    return 0

@@ -1,0 +1,178 @@
+"""A change said for a person: which document, when (detection and the document's own
+stated date; a silent change is said so), what happened to its provisions, each with
+its clause types, and the key sentences added and removed. A severity raise or a new
+``high`` provision leads. Deterministic: the same change always reads the same, in
+plain text and in HTML."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+import psycopg
+
+from atlas_crawl.clauses.classify import classify
+from atlas_crawl.clauses.sentences import sentences
+from atlas_crawl.clauses.taxonomy import RANK, taxonomy
+from atlas_crawl.storage.queries import run
+
+KEY_SENTENCES = 3  # added and removed, each
+KINDS = ("added", "removed", "modified", "moved", "split", "merged")
+
+
+class NoSuchChange(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class Summary:
+    change: dict[str, Any]  # the change row (record IDs, dates, evidence)
+    provisions: list[dict[str, Any]]  # touched provisions with their clause types
+    marks: list[dict[str, Any]]  # severity raises and new high provisions
+    added: list[str]  # key sentences
+    removed: list[str]
+    severity: str | None  # the worst severity among the touched provisions
+
+    @property
+    def title(self) -> str:
+        c = self.change
+        lead = "Severity raised: " if self.marks else ""
+        return f"{lead}{c['platform']} / {c['document_type']} changed ({c['record_id']})"
+
+    def counts(self) -> dict[str, int]:
+        return {k: sum(p["kind"] == k for p in self.provisions) for k in KINDS}
+
+    def text(self) -> str:
+        return "\n".join(_text_lines(self))
+
+    def html(self) -> str:
+        return _html(self)
+
+
+def _utc(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _title(clause_type: str) -> str:
+    known = taxonomy()[1].get(clause_type)
+    return known.title if known else clause_type
+
+
+def _key_sentences(old_text: str, new_text: str) -> tuple[list[str], list[str]]:
+    """Sentences only one side has, the weightiest first (the worst clause type a
+    sentence carries, then its length), at most KEY_SENTENCES each, in reading order."""
+    old, new = sentences(old_text), sentences(new_text)
+    old_set, new_set = set(old), set(new)
+    picked = []
+    for own, other in ((new, old_set), (old, new_set)):
+        only = list(dict.fromkeys(s for s in own if s not in other and len(s.split()) > 2))
+        weights = [max((RANK[f.severity] + 1 for f in found), default=0)
+                   for found in classify(only)] if only else []  # fmt: skip
+        ranked = sorted(range(len(only)), key=lambda i: (-weights[i], -len(only[i]), i))
+        picked.append([only[i] for i in sorted(ranked[:KEY_SENTENCES])])
+    return picked[0], picked[1]
+
+
+def change_summary(conn: psycopg.Connection, change_id: int) -> Summary:
+    rows = run(conn, "summary_change", change=change_id)
+    if not rows:
+        raise NoSuchChange(f"no change with id {change_id}")
+    change = rows[0]
+    provisions = run(conn, "summary_provisions", change=change_id)
+    marks = run(conn, "change_marks", changes=[change_id])
+    added, removed = _key_sentences(change["old_text"], change["new_text"])
+    ranks = [RANK[t["severity"]] for p in provisions for t in p["clause_types"]
+             if p["kind"] != "moved"]  # fmt: skip
+    severity = ("low", "medium", "high")[max(ranks)] if ranks else None
+    return Summary(change, provisions, marks, added, removed, severity)
+
+
+def _dates(c: dict[str, Any]) -> str:
+    old, new = c["old_stated_date"], c["new_stated_date"]
+    if c["kind"] == "technical":
+        return "A technical change: the page was read differently, its words did not change."
+    if c["silent"]:
+        stated = f" ({_day(new)})" if new else ""
+        return (f"Silent change: the text changed but the document's stated date{stated} "
+                "did not.")  # fmt: skip
+    if new and old and new != old:
+        return f"The document's stated date moved from {_day(old)} to {_day(new)}."
+    if new:
+        return f"The document states {_day(new)}."
+    return "The document states no date."
+
+
+def _day(value: date) -> str:
+    return value.isoformat()
+
+
+def _types_label(clause_types: list[dict[str, str]]) -> str:
+    if not clause_types:
+        return ""
+    return " [" + ", ".join(f"{t['type']} {t['severity']}" for t in clause_types) + "]"
+
+
+def _mark_line(m: dict[str, Any]) -> str:
+    if m["mark"] == "new-high":
+        return f"New high-severity provision {m['record_id']}: {_title(m['type'])}"
+    return (f"Severity raised on {m['record_id']}: {_title(m['type'])}, "
+            f"{m['from_severity'] or 'none'} -> {m['to_severity']}")  # fmt: skip
+
+
+def _provision_line(p: dict[str, Any]) -> str:
+    related = f" (from {p['related_record_id']})" if p["kind"] == "split" else ""
+    related = f" (into {p['related_record_id']})" if p["kind"] == "merged" else related
+    heading = f' "{p["heading"]}"' if p["heading"] else ""
+    return f"{p['kind']} {p['record_id']}{related}{heading}{_types_label(p['clause_types'])}"
+
+
+def _count_line(summary: Summary) -> str:
+    counts = summary.counts()
+    shown = [f"{n} {kind}" for kind, n in counts.items() if n or kind in KINDS[:4]]
+    return "Provisions: " + ", ".join(shown) + "."
+
+
+def _text_lines(summary: Summary) -> list[str]:
+    c = summary.change
+    lines = [summary.title]
+    lines += [_mark_line(m) for m in summary.marks]
+    lines += [
+        f"Detected {_utc(c['detected_at'])}. {_dates(c)}",
+        _count_line(summary),
+        *(f"  - {_provision_line(p)}" for p in summary.provisions),
+    ]
+    for label, found in (("Added", summary.added), ("Removed", summary.removed)):
+        if found:
+            lines += [f"{label}:", *(f'  "{s}"' for s in found)]
+    lines.append(
+        f"Evidence: version {c['version_record_id']}, capture SHA-256 {c['capture_sha256']}, "
+        f"source {c['url']}" + (f", archived {c['archive_url']}" if c["archive_url"] else "")
+    )
+    return lines
+
+
+def _html(summary: Summary) -> str:
+    c, e = summary.change, html.escape
+    parts = [f"<h2>{e(summary.title)}</h2>"]
+    if summary.marks:
+        parts.append("<p><strong>" + "<br>".join(e(_mark_line(m)) for m in summary.marks)
+                     + "</strong></p>")  # fmt: skip
+    parts.append(f"<p>Detected {e(_utc(c['detected_at']))}. {e(_dates(c))}</p>")
+    parts.append(f"<p>{e(_count_line(summary))}</p>")
+    if summary.provisions:
+        parts.append("<ul>" + "".join(f"<li>{e(_provision_line(p))}</li>"
+                                      for p in summary.provisions) + "</ul>")  # fmt: skip
+    for label, tag, found in (("Added", "ins", summary.added), ("Removed", "del", summary.removed)):
+        if found:
+            parts.append(f"<p>{label}:</p><ul>" + "".join(f"<li><{tag}>{e(s)}</{tag}></li>"
+                                                           for s in found) + "</ul>")  # fmt: skip
+    archived = (f', <a href="{e(c["archive_url"])}">archived copy</a>'
+                if c["archive_url"] else "")  # fmt: skip
+    parts.append(
+        f"<p>Evidence: version {e(c['version_record_id'])}, capture SHA-256 "
+        f"<code>{e(c['capture_sha256'] or '')}</code>, "
+        f'<a href="{e(c["url"])}">source</a>{archived}</p>'
+    )
+    return "\n".join(parts)

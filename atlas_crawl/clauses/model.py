@@ -41,7 +41,7 @@ CLAUDETTE_TYPES = {
 class ClauseModel:
     version: str
     heads: list[str]  # "arbitration:unfair", "arbitration:high", ...
-    weights: sparse.csc_matrix  # features x heads
+    weights: sparse.csr_matrix  # features x heads, by rows: a text reads its features
     intercepts: np.ndarray
     idf: np.ndarray
     meta: dict
@@ -111,7 +111,7 @@ def load_model(data: bytes) -> ClauseModel:
     meta = json.loads(npz["meta"].tobytes().decode())
     weights = sparse.csc_matrix(
         (npz["data"].astype(np.float32), npz["indices"], npz["indptr"]), shape=tuple(npz["shape"])
-    )
+    ).tocsr()  # once: a product with a CSC matrix converts it on every call
     idf = idf_vector(npz["idf_indices"], npz["idf_values"])
     return ClauseModel(meta["version"], meta["heads"], weights, npz["intercepts"], idf, meta)
 

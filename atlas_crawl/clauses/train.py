@@ -92,7 +92,7 @@ def fit(rows: Sequence[dict]) -> ClauseModel:
                 heads.append(f"{clause}:{name}")
                 columns.append(made[0])
                 intercepts.append(made[1])
-    weights = sparse.csc_matrix(np.vstack(columns).T)
+    weights = sparse.csr_matrix(np.vstack(columns).T)
     meta = {
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "sentences": len(rows),

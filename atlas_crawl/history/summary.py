@@ -13,7 +13,6 @@ from typing import Any
 
 import psycopg
 
-from atlas_crawl.clauses.classify import classify
 from atlas_crawl.clauses.sentences import sentences
 from atlas_crawl.clauses.taxonomy import RANK, taxonomy
 from atlas_crawl.storage.queries import run
@@ -60,19 +59,25 @@ def _title(clause_type: str) -> str:
     return known.title if known else clause_type
 
 
-def _key_sentences(old_text: str, new_text: str) -> tuple[list[str], list[str]]:
-    """Sentences only one side has, the weightiest first (the worst clause type a
-    sentence carries, then its length), at most KEY_SENTENCES each, in reading order."""
+def _key_sentences(
+    old_text: str, new_text: str, provisions: list[dict[str, Any]]
+) -> tuple[list[str], list[str]]:
+    """Sentences only one side has, the weightiest first (the worst clause type of the
+    provision holding it, as stored, then its length), at most KEY_SENTENCES each, in
+    reading order."""
     old, new = sentences(old_text), sentences(new_text)
-    old_set, new_set = set(old), set(new)
     picked = []
-    for own, other in ((new, old_set), (old, new_set)):
+    for own, other, side in ((new, set(old), "to_text"), (old, set(new), "from_text")):
         only = list(dict.fromkeys(s for s in own if s not in other and len(s.split()) > 2))
-        weights = [max((RANK[f.severity] + 1 for f in found), default=0)
-                   for found in classify(only)] if only else []  # fmt: skip
+        holders = [(p[side] or "", _worst(p["clause_types"])) for p in provisions]
+        weights = [max((rank for text, rank in holders if s in text), default=-1) for s in only]
         ranked = sorted(range(len(only)), key=lambda i: (-weights[i], -len(only[i]), i))
         picked.append([only[i] for i in sorted(ranked[:KEY_SENTENCES])])
     return picked[0], picked[1]
+
+
+def _worst(clause_types: list[dict[str, str]]) -> int:
+    return max((RANK[t["severity"]] for t in clause_types), default=-1)
 
 
 def change_summary(conn: psycopg.Connection, change_id: int) -> Summary:
@@ -82,7 +87,7 @@ def change_summary(conn: psycopg.Connection, change_id: int) -> Summary:
     change = rows[0]
     provisions = run(conn, "summary_provisions", change=change_id)
     marks = run(conn, "change_marks", changes=[change_id])
-    added, removed = _key_sentences(change["old_text"], change["new_text"])
+    added, removed = _key_sentences(change["old_text"], change["new_text"], provisions)
     ranks = [RANK[t["severity"]] for p in provisions for t in p["clause_types"]
              if p["kind"] != "moved"]  # fmt: skip
     severity = ("low", "medium", "high")[max(ranks)] if ranks else None

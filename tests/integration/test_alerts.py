@@ -114,11 +114,19 @@ def test_one_change_reaches_every_channel_once(
     assert "type:ai-training" in listed and "atom" in listed
 
     _change(crawl, site, folder)
+    # Another platform brings a new provision of high severity: the type watch fires.
+    beta = site.serve("/b/terms", _page(EMAIL))
+    beta_folder = write_declarations(
+        tmp_path / "b", "Beta", {"Terms of Service": {"fetch": beta, "select": "main"}}
+    )
+    assert crawl("declarations", path=beta_folder).returncode == 0
+    site.serve("/b/terms", _page(EMAIL, AI_USED))
+    assert crawl("declarations", path=beta_folder).returncode == 0
     feeds = tmp_path / "feeds"
     env = {"ATLAS_SMTP_HOST": "127.0.0.1", "ATLAS_SMTP_PORT": str(smtp_port),
            "ATLAS_SMTP_STARTTLS": "0", "ATLAS_FEEDS_DIR": str(feeds)}  # fmt: skip
     done = _notify(db_url, env)
-    assert "alerts: 4 delivered, 0 to retry, 0 dead" in done.stdout
+    assert "alerts: 5 delivered, 0 to retry, 0 dead" in done.stdout
 
     # The webhook: signed, with its idempotency key, the versioned payload.
     [(headers, body, _)] = receiver.at("/hook")
@@ -152,9 +160,13 @@ def test_one_change_reaches_every_channel_once(
     # The Atom feed of the type watch: valid, the change's record ID as its entry id.
     feed = ET.parse(feeds / "watch" / "ai-training.xml").getroot()
     assert feed.tag == f"{ATOM}feed" and feed.find(f"{ATOM}updated") is not None
-    [entry] = feed.findall(f"{ATOM}entry")
-    assert entry.find(f"{ATOM}id").text == "urn:atlas-crawl:change:AC-C-000001"
-    assert entry.find(f"{ATOM}content").get("type") == "html"
+    entries = feed.findall(f"{ATOM}entry")
+    assert [e.find(f"{ATOM}id").text for e in entries] == [
+        "urn:atlas-crawl:change:AC-C-000002", "urn:atlas-crawl:change:AC-C-000001",
+    ]  # fmt: skip
+    assert entries[0].find(f"{ATOM}title").text.startswith("Severity raised: Beta")
+    assert "New high-severity provision" in entries[0].find(f"{ATOM}content").text
+    assert entries[1].find(f"{ATOM}content").get("type") == "html"
     assert not receiver.at("/sale"), "a low sale-of-data provision raises no type alert"
 
     # Nothing twice: a second notify has nothing to deliver.

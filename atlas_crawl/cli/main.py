@@ -89,6 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument(
         "--provisions", action="store_true", help="provision-level changes instead of documents'"
     )
+    history.add_argument(
+        "--summaries", action="store_true", help="each change's summary, as alerts say it"
+    )
     history.set_defaults(func=cmd_history)
 
     provisions = sub.add_parser(

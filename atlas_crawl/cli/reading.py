@@ -20,6 +20,7 @@ from atlas_crawl.history.report import (
     recent_rows,
     version_text,
 )
+from atlas_crawl.history.summary import change_summary
 
 
 def json_line(row: dict[str, Any]) -> str:
@@ -44,21 +45,39 @@ def cmd_history(args: argparse.Namespace) -> int:
             if not documents:
                 raise UsageError(f"no documents of {args.platform}")
             for i, (platform, document_type) in enumerate(documents):
+                rows = document_history_rows(conn, platform, document_type)
                 if args.json:
-                    for row in document_history_rows(conn, platform, document_type):
-                        print(json_line({"platform": platform, "document_type": document_type,
-                                         **row}))  # fmt: skip
+                    named = {"platform": platform, "document_type": document_type}
+                    for row in rows:
+                        _print_json(conn, args, {**named, **row})
                     continue
                 try:
                     print(("\n" if i else "") + document_history(conn, platform, document_type))
                 except NotFound as exc:
                     print(f"{exc}")
+                _print_summaries(conn, args, rows)
         elif args.json:
             for row in recent_rows(conn, args.days):
-                print(json_line(row))
+                _print_json(conn, args, row)
         else:
             print(recent_history(conn, args.days))
+            _print_summaries(conn, args, recent_rows(conn, args.days))
     return 0
+
+
+def _print_json(conn: Any, args: argparse.Namespace, row: dict[str, Any]) -> None:
+    if args.summaries and row.get("change_id") is not None:
+        row = {**row, "summary": change_summary(conn, row["change_id"]).text()}
+    print(json_line(row))
+
+
+def _print_summaries(conn: Any, args: argparse.Namespace, rows: list[dict[str, Any]]) -> None:
+    """Each change's summary for a person, as alerts say it (``--summaries``)."""
+    if not args.summaries:
+        return
+    for row in rows:
+        if row.get("change_id") is not None:
+            print("\n" + change_summary(conn, row["change_id"]).text())
 
 
 def _provision_history(args: argparse.Namespace) -> int:

@@ -97,7 +97,8 @@ def change_summary(conn: psycopg.Connection, change_id: int) -> Summary:
 def _dates(c: dict[str, Any]) -> str:
     old, new = c["old_stated_date"], c["new_stated_date"]
     if c["kind"] == "technical":
-        return "A technical change: the page was read differently, its words did not change."
+        reason = f" ({c['kind_reason']})" if c["kind_reason"] else ""
+        return f"A technical change{reason}: not counted as a change of the policy's content."
     if c["silent"]:
         stated = f" ({_day(new)})" if new else ""
         return (f"Silent change: the text changed but the document's stated date{stated} "

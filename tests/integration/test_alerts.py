@@ -270,3 +270,44 @@ def test_a_killed_notify_loses_nothing_and_two_at_once_deliver_once(
             ).fetchall() == [("delivered", 120)]
     finally:
         slow.close()
+
+
+def _listening(db_url: str) -> bool:
+    with psycopg.connect(db_url) as conn:
+        return bool(conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND query = 'LISTEN atlas_notifications'"
+        ).fetchone()[0])  # fmt: skip
+
+
+def test_follow_wakes_on_a_change_and_a_crawl_delivers_at_its_end(
+    crawl: CrawlRunner, site: Site, tmp_path: Path, db_url: str, receiver: Receiver
+) -> None:
+    folder = _first_crawl(crawl, site, tmp_path)
+    _watch(db_url, "platform:Alpha", receiver.url("/live"))
+    env = {**os.environ, "ATLAS_DATABASE_URL": db_url}
+    follower = subprocess.Popen(
+        [sys.executable, "-m", "atlas_crawl.cli", "notify", "--follow"], cwd=ROOT, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while not _listening(db_url) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        _change(crawl, site, folder)  # a scrapy crawl: it delivers nothing itself
+        while not receiver.at("/live") and time.monotonic() < deadline + 30:
+            time.sleep(0.1)
+        assert len(receiver.at("/live")) == 1, "woken by the change, not by a poll"
+    finally:
+        follower.terminate()
+        follower.communicate(timeout=30)
+    # atlas-crawl crawl delivers the alerts of what it recorded when it ends.
+    site.serve("/a/privacy", _page(EMAIL, AI_DENIED))
+    done = cli("crawl", "--declarations", str(folder), db_url=db_url)
+    assert done.returncode == 0, done.stderr
+    assert "alerts: 1 delivered, 0 to retry, 0 dead" in done.stdout
+    assert [h["Idempotency-Key"] for h, _, _ in receiver.at("/live")] == [
+        "AC-C-000001/W-1", "AC-C-000002/W-1",
+    ]  # fmt: skip
+    summaries = cli("history", "--platform", "alpha", "--summaries", db_url=db_url).stdout
+    assert "Alpha / Privacy Policy changed (AC-C-000002)" in summaries

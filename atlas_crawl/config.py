@@ -75,6 +75,9 @@ ATLAS_SETTINGS: dict[str, tuple[type, Any]] = {
     "ATLAS_SMTP_USER": (str, ""),
     "ATLAS_SMTP_PASSWORD": (str, ""),
     "ATLAS_SMTP_FROM": (str, "atlas-crawl@localhost"),
+    # A CA certificate (PEM) the SMTP server's certificate is checked against, for a
+    # server with a private CA; the system's CAs otherwise.
+    "ATLAS_SMTP_CA_FILE": (str, ""),
     # Delivery: seconds per try, tries before the dead-letter view, the first retry's
     # delay in seconds (doubled each time, with jitter, at most an hour).
     "ATLAS_NOTIFY_TIMEOUT": (float, 10.0),

@@ -79,7 +79,7 @@ WHERE watch_id = %(watch)s AND status = 'pending'
 SELECT n.notification_id, n.change_id, n.watch_id, n.idempotency_key, n.attempts,
        w.channel, w.destination, w.secret, w.target
 FROM notifications n JOIN watches w USING (watch_id)
-WHERE n.status = 'pending' AND n.next_attempt_at <= now()
+WHERE n.status = 'pending' AND n.next_attempt_at <= %(due)s
 ORDER BY n.change_id, n.notification_id  -- a change's alerts together: one summary
 LIMIT %(limit)s
 FOR UPDATE OF n SKIP LOCKED

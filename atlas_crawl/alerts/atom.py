@@ -25,6 +25,15 @@ ENTRIES = 50  # per feed, newest first
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # the "updated" of a feed with no entry yet
 
 
+# Characters XML 1.0 cannot carry at all (a hostile page's control characters would make
+# the whole feed unreadable): dropped.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_safe(text: str) -> str:
+    return _NOT_XML.sub("", text)
+
+
 def _time(value: datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
@@ -34,8 +43,10 @@ def feed_xml(feed_id: str, title: str, summaries: list[Summary]) -> bytes:
     feed = ET.Element(f"{{{ATOM}}}feed")
 
     def add(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
-        child = ET.SubElement(parent, f"{{{ATOM}}}{tag}", attrs)
-        child.text = text
+        child = ET.SubElement(
+            parent, f"{{{ATOM}}}{tag}", {k: xml_safe(v) for k, v in attrs.items()}
+        )
+        child.text = xml_safe(text) if text is not None else None
         return child
 
     newest = max((s.change["detected_at"] for s in summaries), default=EPOCH)

@@ -18,6 +18,7 @@ import select
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -86,10 +87,11 @@ def _attempt(row: dict[str, Any], document: dict[str, Any], setup: Delivery) -> 
     return None
 
 
-def deliver_batch(conn: psycopg.Connection, setup: Delivery, tally: Tally) -> int:
-    """Claim, deliver and mark one batch; returns how many were claimed."""
+def deliver_batch(conn: psycopg.Connection, setup: Delivery, tally: Tally, due: datetime) -> int:
+    """Claim, deliver and mark one batch of what was due at ``due``; returns how many
+    were claimed."""
     with conn.transaction():
-        rows = run(conn, "claim_notifications", limit=BATCH)
+        rows = run(conn, "claim_notifications", limit=BATCH, due=due)
         if not rows:
             return 0
         summaries = Summaries(conn)
@@ -143,9 +145,12 @@ def _mark(conn: psycopg.Connection, rows: list[dict[str, Any]], outcome: dict[in
 
 
 def deliver_pending(conn: psycopg.Connection, setup: Delivery) -> Tally:
-    """Deliver every notification due now, batch after batch."""
+    """Deliver every notification due now, batch after batch; one that fails waits for
+    its next try in a later run (or the next wake of ``follow``), never this one."""
     tally = Tally()
-    while deliver_batch(conn, setup, tally):
+    row = conn.execute("SELECT clock_timestamp()").fetchone()
+    assert row is not None
+    while deliver_batch(conn, setup, tally, row[0]):
         pass
     return tally
 

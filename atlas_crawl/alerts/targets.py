@@ -62,6 +62,8 @@ def feed_file_name(feed: str) -> str:
 
 def parse_destination(text: str) -> Destination:
     text = text.strip()
+    if any(ch.isspace() or ord(ch) < 32 for ch in text) and not text.lower().startswith("atom:"):
+        raise ValueError(f"bad destination {text!r}: it holds spaces or control characters")
     scheme = text.partition(":")[0].lower()
     if scheme in ("http", "https"):
         parts = urlsplit(text)

@@ -14,6 +14,7 @@ from functools import cache
 import numpy as np
 from scipy import sparse
 from sklearn.feature_extraction.text import HashingVectorizer
+from sklearn.utils import murmurhash3_32
 
 WORD_FEATURES = 2**20
 CHAR_FEATURES = 2**20
@@ -27,6 +28,12 @@ def hashers() -> tuple[HashingVectorizer, HashingVectorizer]:
     chars = HashingVectorizer(analyzer="char_wb", ngram_range=(2, 5),
                               n_features=CHAR_FEATURES, **common)  # fmt: skip
     return words, chars
+
+
+def word_indices(grams: list[str]) -> np.ndarray:
+    """The column of each word n-gram, as the word hasher places it (MurmurHash3)."""
+    return np.array([abs(murmurhash3_32(g, seed=0)) % WORD_FEATURES for g in grams],
+                    dtype=np.int64)  # fmt: skip
 
 
 def counts(texts: list[str]) -> sparse.csr_matrix:

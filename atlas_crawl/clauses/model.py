@@ -20,7 +20,7 @@ from io import BytesIO
 import numpy as np
 from scipy import sparse
 
-from atlas_crawl.clauses.features import counts, hashers, idf_vector, weigh
+from atlas_crawl.clauses.features import counts, hashers, idf_vector, weigh, word_indices
 from atlas_crawl.clauses.rules import Finding
 
 # The corpus's category codes and this project's clause type ids.
@@ -53,19 +53,19 @@ class ClauseModel:
         return dense + self.intercepts
 
     def _evidence(self, text: str, head: int) -> str:
-        """The word n-grams of ``text`` that pushed this head most."""
+        """The word n-grams of ``text`` that pushed this head most (weight times IDF)."""
         words, _ = hashers()
-        grams = words.build_analyzer()(text)
+        grams = list(dict.fromkeys(words.build_analyzer()(text)))
         if not grams:
             return ""
-        index = words.transform(grams).tocsr().indices
-        if len(index) != len(grams):
-            return ""
+        index = word_indices(grams)
         # Only the weights of this text's n-grams, not the head's whole column.
-        weights = self.weights[index, head].toarray().ravel()
+        pushes = self.weights[index, head].toarray().ravel() * self.idf[index]
         ranked = sorted(
-            {(float(w), g) for w, g in zip(weights, grams, strict=True) if w > 0}, reverse=True
-        )
+            ((float(p), g) for p, g in zip(pushes, grams, strict=True)
+             if p > 0 and any(len(w) > 3 for w in g.split())),  # not "we", "you and"
+            reverse=True,
+        )  # fmt: skip
         chosen: list[str] = []
         for _, gram in ranked:
             if not any(gram in c or c in gram for c in chosen):

@@ -130,6 +130,7 @@ def delivery_setup(settings: BaseSettings):  # type: ignore[no-untyped-def]
             settings.get("ATLAS_SMTP_HOST"), settings.getint("ATLAS_SMTP_PORT"),
             settings.getbool("ATLAS_SMTP_STARTTLS"), settings.get("ATLAS_SMTP_USER"),
             settings.get("ATLAS_SMTP_PASSWORD"), settings.get("ATLAS_SMTP_FROM"),
+            settings.get("ATLAS_SMTP_CA_FILE"),
         ),
     )  # fmt: skip
 

@@ -12,14 +12,25 @@ from atlas_crawl.clauses.taxonomy import RANK, taxonomy
 from atlas_crawl.history.report import NotFound, table
 from atlas_crawl.storage.queries import run
 
+OTHERS_SHOWN = 5  # "how other platforms handle this", per type
 
-def provision_types(conn: psycopg.Connection, provision_id: int) -> list[dict[str, Any]]:
-    """The types of a provision's latest text, each with the taxonomy's explanation."""
+
+def provision_types(
+    conn: psycopg.Connection, provision_id: int, platform: str
+) -> list[dict[str, Any]]:
+    """The types of a provision's latest text, each with the taxonomy's explanation and
+    the same type's provisions at other platforms today (worst first)."""
     types = taxonomy()[1]
     out = []
     for row in run(conn, "provision_clause_types", provision=provision_id):
         known = types.get(row["type"])
-        out.append({**row, **(known.explanation() if known else {"title": row["type"]})})
+        others = [
+            {k: r[k] for k in ("platform", "document_type", "record_id", "severity")}
+            for r in run(conn, "compare_type", type=row["type"], min_rank=0)
+            if r["platform"] != platform
+        ][:OTHERS_SHOWN]
+        explained = known.explanation() if known else {"title": row["type"]}
+        out.append({**row, **explained, "other_platforms": others})
     return out
 
 
@@ -44,6 +55,11 @@ def types_text(rows: list[dict[str, Any]]) -> list[str]:
                 f"    Regulation: {regulation['name']} ({regulation['jurisdiction']}), "
                 f"{regulation['article']}"
             )
+        others = "; ".join(
+            f"{o['platform']} / {o['document_type']} {o['record_id']} ({o['severity']})"
+            for o in row.get("other_platforms", [])
+        )
+        lines.append(f"    Other platforms: {others or 'none tracked with this type'}")
     return lines
 
 

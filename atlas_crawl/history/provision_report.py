@@ -50,7 +50,7 @@ def provision_life(conn: psycopg.Connection, provision_id: int) -> dict[str, Any
         **found[0],
         "texts": _runs(run(conn, "provision_texts_over_time", provision=provision_id)),
         "changes": run(conn, "provision_history", provision=provision_id),
-        "clause_types": provision_types(conn, provision_id),
+        "clause_types": provision_types(conn, provision_id, found[0]["platform"]),
     }
 
 

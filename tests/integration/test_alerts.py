@@ -311,3 +311,78 @@ def test_follow_wakes_on_a_change_and_a_crawl_delivers_at_its_end(
     ]  # fmt: skip
     summaries = cli("history", "--platform", "alpha", "--summaries", db_url=db_url).stdout
     assert "Alpha / Privacy Policy changed (AC-C-000002)" in summaries
+
+
+def _self_signed_cert(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 that is its own CA: a mail server with a private CA."""
+    import ipaddress
+    from datetime import UTC, datetime, timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name)
+        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName(
+            [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    cert_path, key_path = folder / "smtp.pem", folder / "smtp.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()))  # fmt: skip
+    return cert_path, key_path
+
+
+def test_email_over_starttls_with_login(
+    crawl: CrawlRunner, site: Site, tmp_path: Path, db_url: str
+) -> None:
+    import ssl
+
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult
+
+    cert, key = _self_signed_cert(tmp_path)
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(cert, key)
+    logins: list[bytes] = []
+
+    def authenticate(server, session, envelope, mechanism, auth_data):  # aiosmtpd's form
+        ok = auth_data.login == b"atlas" and auth_data.password == b"pa55"
+        logins.append(auth_data.login)
+        return AuthResult(success=ok, handled=False)  # handled=True would answer nothing
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    mailbox = Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port, tls_context=tls,
+                            require_starttls=True, authenticator=authenticate,
+                            auth_require_tls=True)  # fmt: skip
+    controller.start()
+    try:
+        folder = _first_crawl(crawl, site, tmp_path)
+        _watch(db_url, "platform:Alpha", "mailto:alerts@example.com")
+        _change(crawl, site, folder)
+        env = {"ATLAS_SMTP_HOST": "127.0.0.1", "ATLAS_SMTP_PORT": str(port),
+               "ATLAS_SMTP_USER": "atlas", "ATLAS_SMTP_PASSWORD": "wrong",
+               "ATLAS_SMTP_CA_FILE": str(cert), "ATLAS_NOTIFY_BACKOFF": "0"}  # fmt: skip
+        refused = _notify(db_url, env)
+        assert "alerts: 0 delivered, 1 to retry" in refused.stdout
+        assert "SMTP 127.0.0.1" in refused.stderr and not mailbox.messages
+        done = _notify(db_url, {**env, "ATLAS_SMTP_PASSWORD": "pa55"})
+        assert "alerts: 1 delivered" in done.stdout, done.stderr
+        [mail] = mailbox.messages
+        assert mail["Message-ID"] == "<AC-C-000001.W-1@atlas-crawl>"
+        assert logins and set(logins) == {b"atlas"}  # smtplib tries each mechanism
+    finally:
+        controller.stop()

@@ -109,9 +109,11 @@ def test_types_are_stored_marked_compared_and_explained(
     )
     assert "What you can do:" in shown.stdout
     assert "Regulation: GDPR (EU) 2016/679 (EU), Art. 6(1)(f)" in shown.stdout
+    assert "Other platforms: Beta / Terms of Service AC-P-" in shown.stdout  # high there
     life = json.loads(cli("provision", ai_record, "--json", db_url=db_url).stdout)
     assert life["clause_types"][0]["type"] == "ai-training"
     assert life["clause_types"][0]["regulations"]
+    assert life["clause_types"][0]["other_platforms"][0]["platform"] == "Beta"
     listed = cli("provisions", "Alpha", "Privacy Policy", db_url=db_url).stdout
     assert any(ai_record in line and "ai-training:high" in line for line in listed.splitlines())
 

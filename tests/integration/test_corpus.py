@@ -13,10 +13,11 @@ import json
 import re
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from bench.replay import Sample, load_samples, replay
-from tests.helpers import ROOT, SHARED_CORPUS
+from tests.helpers import ROOT, SHARED_CORPUS, cli
 
 pytestmark = pytest.mark.corpus
 DEMO = SHARED_CORPUS / "demo"
@@ -109,3 +110,17 @@ def test_demo_corpus_replay(samples: list[Sample], db_url: str, tmp_path: Path) 
     # Issue 4's targets; Open Terms Archive's extractor fails 95 of these captures.
     assert score["recall"] >= 0.99 and score["precision"] >= 0.98, score
     assert score["failed_checks"] < 95, score
+    # Every provision of the replayed real history has its clause types, by the shipped
+    # classifier, and today's provisions of real policies can be compared across them.
+    with psycopg.connect(db_url) as conn:
+        unread = conn.execute(
+            """SELECT count(*) FROM version_provisions vp WHERE NOT EXISTS (
+                 SELECT 1 FROM text_classifications c WHERE c.text_sha256 = vp.text_sha256)"""
+        ).fetchone()[0]
+        found = conn.execute(
+            "SELECT count(DISTINCT type), count(DISTINCT platform) FROM provision_classifications"
+        ).fetchone()
+    assert unread == 0
+    assert found[0] >= 8 and found[1] >= 5, found
+    compared = cli("compare", "user-rights", db_url=db_url)
+    assert compared.returncode == 0 and " provisions at " in compared.stdout, compared.stdout

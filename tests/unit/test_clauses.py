@@ -79,6 +79,12 @@ def test_findings_carry_their_evidence_and_confidence() -> None:
     found = classify([LINKEDIN], ["en"])[0]
     ai = next(f for f in found if f.type == "ai-training")
     assert "train" in ai.evidence and 0 < ai.confidence <= 1
+    # A learned type's evidence: words of the text itself (n-grams, strongest first).
+    text = "You and we will resolve any dispute by binding arbitration, not in court."
+    arbitration = next(f for f in classify([text], ["en"])[0] if f.type == "arbitration")
+    pieces = arbitration.evidence.split("; ")
+    assert pieces and all(p in text.lower() for p in pieces), arbitration.evidence
+    assert any("arbitration" in p or "binding" in p for p in pieces)
 
 
 def test_provisions_are_read_sentence_by_sentence() -> None:

@@ -304,7 +304,8 @@ SELECT r.reclassification_id,
        pv.record_id,
        rt.clause_type              AS type,
        rt.from_severity,
-       rt.to_severity
+       rt.to_severity,
+       encode(rt.text_sha256, 'hex') AS text_sha256  -- one provision may have had several texts
 FROM reclassified_types rt
 JOIN reclassifications r USING (reclassification_id)
 JOIN classifiers cl ON cl.classifier_id = r.classifier_id

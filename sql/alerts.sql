@@ -12,16 +12,11 @@ WITH ch AS (
     FROM changes c JOIN documents d USING (document_id)
     WHERE c.change_id = %(change)s),
 touched AS (
-    SELECT e.provision_id, e.kind, ct.clause_type,
-           CASE ct.severity WHEN 'high' THEN 2 WHEN 'medium' THEN 1 WHEN 'low' THEN 0 END
+    SELECT e.provision_id, e.kind, lt.clause_type,
+           CASE lt.severity WHEN 'high' THEN 2 WHEN 'medium' THEN 1 WHEN 'low' THEN 0 END
                AS rank
     FROM provision_edits e
-    LEFT JOIN LATERAL (
-        SELECT classifier_id FROM text_classifications tc
-        WHERE tc.text_sha256 = coalesce(e.to_sha256, e.from_sha256)
-        ORDER BY classifier_id DESC LIMIT 1) latest ON true
-    LEFT JOIN text_clause_types ct ON ct.text_sha256 = coalesce(e.to_sha256, e.from_sha256)
-                                  AND ct.classifier_id = latest.classifier_id
+    LEFT JOIN latest_clause_types lt ON lt.text_sha256 = coalesce(e.to_sha256, e.from_sha256)
     WHERE e.change_id = %(change)s),
 matched AS (
     SELECT w.watch_id, w.min_severity, w.target_kind,
@@ -129,14 +124,11 @@ WHERE c.change_id = %(change)s
 SELECT pc.record_id, pc.kind, pc.related_record_id, pc.from_text, pc.to_text,
        coalesce(vp.heading, old_vp.heading, '') AS heading,
        coalesce((
-           SELECT json_agg(json_build_object('type', ct.clause_type, 'severity', ct.severity)
-                           ORDER BY CASE ct.severity WHEN 'high' THEN 0 WHEN 'medium' THEN 1
-                                    ELSE 2 END, ct.clause_type)
-           FROM text_clause_types ct
-           WHERE ct.text_sha256 = coalesce(e.to_sha256, e.from_sha256)
-             AND ct.classifier_id = (
-                 SELECT max(classifier_id) FROM text_classifications tc
-                 WHERE tc.text_sha256 = coalesce(e.to_sha256, e.from_sha256))),
+           SELECT json_agg(json_build_object('type', lt.clause_type, 'severity', lt.severity)
+                           ORDER BY CASE lt.severity WHEN 'high' THEN 0 WHEN 'medium' THEN 1
+                                    ELSE 2 END, lt.clause_type)
+           FROM latest_clause_types lt
+           WHERE lt.text_sha256 = coalesce(e.to_sha256, e.from_sha256)),
            '[]'::json) AS clause_types
 FROM provision_changes pc
 JOIN provision_edits e ON e.change_id = pc.change_id AND e.provision_id = pc.provision_id

@@ -158,18 +158,14 @@ SELECT record_id, kind, technical, related_record_id, from_text, to_text, diff,
 FROM provision_changes WHERE change_id = %(change)s ORDER BY record_id
 
 -- name: provision_clause_types
--- The clause types of a provision's latest text, as the latest classifier that read it.
-SELECT ct.clause_type AS type, ct.severity, ct.confidence, ct.evidence, cl.classifier_version
+-- The clause types of a provision's latest text.
+SELECT lt.clause_type AS type, lt.severity, lt.confidence, lt.evidence,
+       lt.classifier_version
 FROM (SELECT vp.text_sha256 FROM version_provisions vp
       WHERE vp.provision_id = %(provision)s ORDER BY vp.version_id DESC LIMIT 1) cur
-CROSS JOIN LATERAL (
-    SELECT classifier_id FROM text_classifications c
-    WHERE c.text_sha256 = cur.text_sha256 ORDER BY classifier_id DESC LIMIT 1) latest
-JOIN text_clause_types ct ON ct.text_sha256 = cur.text_sha256
-                         AND ct.classifier_id = latest.classifier_id
-JOIN classifiers cl ON cl.classifier_id = latest.classifier_id
-ORDER BY CASE ct.severity WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END,
-         ct.confidence DESC, ct.clause_type
+JOIN latest_clause_types lt ON lt.text_sha256 = cur.text_sha256
+ORDER BY CASE lt.severity WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END,
+         lt.confidence DESC, lt.clause_type
 
 -- name: compare_type
 SELECT platform, document_type, record_id, severity, confidence, heading, text, evidence,

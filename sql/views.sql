@@ -238,19 +238,33 @@ CROSS JOIN LATERAL (
     ORDER BY vp.version_id DESC LIMIT 1) cur
 LEFT JOIN provision_records split ON split.provision_id = pr.split_from;
 
--- Clause types (migration 012). Today's provisions (those of each tracked document's
--- latest version) with the types found in their text by the latest classifier that
--- read it: "how other platforms handle this" is a WHERE type = '...'.
+-- Clause types (migration 012). What the latest classifier that read each provision
+-- text found in it (a new classifier takes over text by text, as it reads them).
+CREATE OR REPLACE VIEW latest_clause_types AS
+SELECT ct.text_sha256,
+       ct.clause_type,
+       ct.severity,
+       ct.confidence,
+       ct.evidence,
+       cl.classifier_version,
+       ct.classifier_id
+FROM text_clause_types ct
+JOIN classifiers cl USING (classifier_id)
+WHERE ct.classifier_id = (SELECT max(c.classifier_id) FROM text_classifications c
+                          WHERE c.text_sha256 = ct.text_sha256);
+
+-- Today's provisions (those of each tracked document's latest version) with their
+-- types: "how other platforms handle this" is a WHERE type = '...'.
 CREATE OR REPLACE VIEW provision_classifications AS
 SELECT p.name                      AS platform,
        d.document_type,
        vp.provision_id,
        pr.record_id,
-       ct.clause_type              AS type,
-       ct.severity,
-       ct.confidence,
-       cl.classifier_version,
-       ct.evidence,
+       lt.clause_type              AS type,
+       lt.severity,
+       lt.confidence,
+       lt.classifier_version,
+       lt.evidence,
        vp.heading,
        t.text,
        v.version_id,
@@ -263,12 +277,7 @@ CROSS JOIN LATERAL (
 JOIN version_provisions vp ON vp.version_id = v.version_id
 JOIN provision_records pr ON pr.provision_id = vp.provision_id
 JOIN provision_texts t ON t.text_sha256 = vp.text_sha256
-CROSS JOIN LATERAL (
-    SELECT classifier_id FROM text_classifications c
-    WHERE c.text_sha256 = vp.text_sha256 ORDER BY classifier_id DESC LIMIT 1) latest
-JOIN text_clause_types ct ON ct.text_sha256 = vp.text_sha256
-                         AND ct.classifier_id = latest.classifier_id
-JOIN classifiers cl ON cl.classifier_id = latest.classifier_id
+JOIN latest_clause_types lt ON lt.text_sha256 = vp.text_sha256
 WHERE d.untracked_at IS NULL;
 
 -- Document changes marked for alerts: a provision of high severity brought in, or a

@@ -148,6 +148,9 @@ def deliver_pending(conn: psycopg.Connection, setup: Delivery) -> Tally:
     """Deliver every notification due now, batch after batch; one that fails waits for
     its next try in a later run (or the next wake of ``follow``), never this one."""
     tally = Tally()
+    # A batch's rows stay locked while it is sent, the session idle in its transaction
+    # (every try has its own timeout); more than the minute connections get by default.
+    conn.execute("SET idle_in_transaction_session_timeout = '10min'")
     row = conn.execute("SELECT clock_timestamp()").fetchone()
     assert row is not None
     while deliver_batch(conn, setup, tally, row[0]):

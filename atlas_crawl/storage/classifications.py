@@ -17,7 +17,6 @@ from datetime import datetime
 
 import psycopg
 
-from atlas_crawl.clauses.classify import classifier_version, classify
 from atlas_crawl.clauses.taxonomy import RANK
 from atlas_crawl.storage.queries import query
 
@@ -26,6 +25,10 @@ RECLASSIFY_BATCH = 500  # texts per transaction
 
 def current_classifier(conn: psycopg.Connection) -> int:
     """The id of the shipped classifier, registered the first time it is used."""
+    # Imported here: the model and scikit-learn load only in a process that records a
+    # version, never in one that only rechecks unchanged pages.
+    from atlas_crawl.clauses.classify import classifier_version
+
     version = classifier_version()
     row = conn.execute(query("find_classifier"), {"version": version}).fetchone()
     if row is None:
@@ -39,6 +42,8 @@ def _store(
     conn: psycopg.Connection, classifier: int, digests: Sequence[bytes], texts: Sequence[str]
 ) -> dict[bytes, dict[str, str]]:
     """Classify and store ``texts``; returns the severity of each type per text."""
+    from atlas_crawl.clauses.classify import classify
+
     columns: tuple[list, ...] = ([], [], [], [], [])
     found: dict[bytes, dict[str, str]] = {d: {} for d in digests}
     for digest, findings in zip(digests, classify(list(texts)), strict=True):
@@ -208,4 +213,6 @@ def reclassify(
     with conn.transaction():
         end = conn.execute(query("finish_reclassification"), {"run": run}).fetchone()
     assert end is not None
+    from atlas_crawl.clauses.classify import classifier_version
+
     return Reclassification(run, classifier_version(), *end)

@@ -61,8 +61,7 @@ def weigh(counted: sparse.csr_matrix, idf: np.ndarray) -> sparse.csr_matrix:
     """Sublinear TF times IDF; the word block and the character block of each row are
     L2-normalized each on its own."""
     x = counted.astype(np.float32).tocsr(copy=True)
-    x.data = 1.0 + np.log(x.data)
-    x = x.multiply(idf).tocsr()
+    x.data = (1.0 + np.log(x.data)) * idf[x.indices]  # no broadcast temporaries
     x.eliminate_zeros()  # features the training did not keep
     squares = x.data * x.data
     is_word = x.indices < WORD_FEATURES

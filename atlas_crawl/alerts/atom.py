@@ -79,7 +79,8 @@ class Summaries:
     """Each change summarized once per run."""
 
     def __init__(self, conn: psycopg.Connection) -> None:
-        self.conn, self.cache = conn, {}  # type: ignore[var-annotated]
+        self.conn = conn
+        self.cache: dict[int, Summary] = {}
 
     def __call__(self, change_id: int) -> Summary:
         if change_id not in self.cache:

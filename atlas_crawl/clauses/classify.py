@@ -29,12 +29,29 @@ _WORDS = {lang: frozenset(words.split()) for lang, words in _STOPWORDS.items()}
 _TOKEN = re.compile(r"\w+")
 
 
+# Characters per matrix product: a hostile page of megabytes is read in batches, in
+# bounded memory (about 4 character n-grams per character).
+BATCH_CHARACTERS = 400_000
+
+
 def guess_language(text: str) -> str | None:
     tokens = _TOKEN.findall(text.lower())
     scores = {lang: sum(t in words for t in tokens) for lang, words in _WORDS.items()}
     best = max(scores, key=lambda lang: scores[lang])
     runner_up = max(v for lang, v in scores.items() if lang != best)
     return best if scores[best] >= 1 and scores[best] > runner_up else None
+
+
+def _batches(pieces: list[str]) -> list[list[str]]:
+    batches: list[list[str]] = [[]] if pieces else []
+    size = 0
+    for piece in pieces:
+        if size + len(piece) > BATCH_CHARACTERS and batches[-1]:
+            batches.append([])
+            size = 0
+        batches[-1].append(piece)
+        size += len(piece)
+    return batches
 
 
 def classifier_version(model: ClauseModel | None = None) -> str:
@@ -59,7 +76,8 @@ def classify(
     best: list[dict[str, Finding]] = [{} for _ in texts]
     text_langs = [(langs[i] if langs else None) or guess_language(plain(t))
                   for i, t in enumerate(texts)]  # fmt: skip
-    for owner, piece, found in zip(owners, pieces, model.find(pieces), strict=True):
+    learned = [f for batch in _batches(pieces) for f in model.find(batch)]
+    for owner, piece, found in zip(owners, pieces, learned, strict=True):
         for finding in found + find_by_rules(piece, text_langs[owner], types):
             _keep_worst(best[owner], finding)
     return [sorted(kept.values(), key=_order) for kept in best]

@@ -47,6 +47,8 @@ class ClauseModel:
     meta: dict
 
     def scores(self, texts: list[str]) -> np.ndarray:
+        if not texts:  # the hashers cannot read an empty batch
+            return np.zeros((0, len(self.heads)), dtype=np.float32)
         x = weigh(counts(texts), self.idf)
         product = x @ self.weights
         dense = product.toarray() if sparse.issparse(product) else np.asarray(product)

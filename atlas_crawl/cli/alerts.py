@@ -8,6 +8,7 @@ import argparse
 import secrets
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psycopg
 from scrapy.settings import BaseSettings
@@ -18,6 +19,9 @@ from atlas_crawl.cli.reading import json_line
 from atlas_crawl.history.report import table
 from atlas_crawl.storage.database import data_dir
 from atlas_crawl.storage.queries import query, run
+
+if TYPE_CHECKING:  # the alerts package loads only for the commands that deliver
+    from atlas_crawl.alerts.notify import Delivery, Tally
 
 
 def _resolve(conn: psycopg.Connection, text: str) -> dict[str, object]:
@@ -116,7 +120,7 @@ def _remove(conn: psycopg.Connection, args: argparse.Namespace) -> int:
     return 0
 
 
-def delivery_setup(settings: BaseSettings):  # type: ignore[no-untyped-def]
+def delivery_setup(settings: BaseSettings) -> Delivery:
     from atlas_crawl.alerts.channels import Smtp
     from atlas_crawl.alerts.notify import Delivery
 
@@ -135,7 +139,7 @@ def delivery_setup(settings: BaseSettings):  # type: ignore[no-untyped-def]
     )  # fmt: skip
 
 
-def report_tally(tally) -> None:  # type: ignore[no-untyped-def]
+def report_tally(tally: Tally) -> None:
     print(f"alerts: {tally.delivered} delivered, {tally.failed} to retry, {tally.dead} dead",
           flush=True)  # fmt: skip
 

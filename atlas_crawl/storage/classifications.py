@@ -68,7 +68,7 @@ def ensure_classified(conn: psycopg.Connection, classifier: int, texts: dict[byt
     rows = conn.execute(
         query("unclassified_of"), {"hashes": list(texts), "classifier": classifier}
     ).fetchall()
-    missing = [bytes(r[0]) for r in rows]
+    missing = sorted(bytes(r[0]) for r in rows)  # hash order: no deadlock between crawlers
     if missing:
         _store(conn, classifier, missing, [texts[d] for d in missing])
 

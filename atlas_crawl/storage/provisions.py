@@ -46,7 +46,9 @@ def stored_provisions(conn: psycopg.Connection, version_id: int) -> list[Stored]
 
 def _insert_texts(conn: psycopg.Connection, texts: Sequence[str]) -> list[bytes]:
     digests = [_digest(t) for t in texts]
-    unique = dict(zip(digests, texts, strict=True))
+    # In hash order: two crawlers inserting shared texts take their locks in one order,
+    # so they wait for each other but never deadlock.
+    unique = dict(sorted(zip(digests, texts, strict=True)))
     conn.execute(query("insert_texts"), {"hashes": list(unique), "texts": list(unique.values())})
     return digests
 

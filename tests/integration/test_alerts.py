@@ -386,3 +386,25 @@ def test_email_over_starttls_with_login(
         assert logins and set(logins) == {b"atlas"}  # smtplib tries each mechanism
     finally:
         controller.stop()
+
+
+def test_technical_changes_reach_only_the_watches_that_ask_for_them(
+    crawl: CrawlRunner, site: Site, tmp_path: Path, db_url: str, receiver: Receiver
+) -> None:
+    html = """<html><body><main><div class=promo>Try our app!</div><article>
+    <h1>Terms</h1><p>You agree to these terms.</p></article></main></body></html>"""
+    url = site.serve("/t", html)
+    decl = write_declarations(
+        tmp_path / "d", "Example", {"Terms of Service": {"fetch": url, "select": "main"}}
+    )
+    assert crawl("declarations", path=decl).returncode == 0
+    _watch(db_url, "platform:Example", receiver.url("/content"))
+    _watch(db_url, "document:Example/Terms of Service", receiver.url("/all"), "--technical")
+    # The selector changes; re-reading the stored capture is a technical change.
+    write_declarations(decl, "Example", {"Terms of Service": {"fetch": url, "select": "article"}})
+    done = cli("reextract", "Example", "--declarations", str(decl), db_url=db_url)
+    assert "technical change" in done.stdout, done.stderr
+    _notify(db_url, {})
+    assert len(receiver.at("/all")) == 1 and not receiver.at("/content")
+    [(_, body, _)] = receiver.at("/all")
+    assert json.loads(body)["change"]["kind"] == "technical"

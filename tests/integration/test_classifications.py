@@ -158,3 +158,23 @@ def test_a_new_classifier_reclassifies_without_changing_any_document(
     assert ": 0 provision texts read" in again.stdout
     verified = cli("verify", db_url=db_url, evidence=tmp_path / "evidence")
     assert verified.returncode == 0, verified.stdout
+
+
+def test_a_version_whose_only_new_provision_is_an_image(
+    crawl: CrawlRunner, site: Site, tmp_path: Path, db_url: str
+) -> None:
+    url = site.serve("/p", _page(EMAIL, ARBITRATION))
+    folder = write_declarations(
+        tmp_path / "d", "Gamma", {"Privacy Policy": {"fetch": url, "select": "main"}}
+    )
+    assert crawl("declarations", path=folder).returncode == 0
+    image = '<p><img src="/banner.png" alt=""></p>'
+    site.serve("/p", _page(EMAIL, ARBITRATION).replace("</main>", image + "</main>"))
+    assert crawl("declarations", path=folder).returncode == 0
+    with psycopg.connect(db_url) as conn:
+        assert conn.execute("SELECT count(*) FROM changes").fetchone() == (1,)
+        unread = conn.execute(
+            """SELECT count(*) FROM version_provisions vp WHERE NOT EXISTS (
+                 SELECT 1 FROM text_classifications c WHERE c.text_sha256 = vp.text_sha256)"""
+        ).fetchone()
+    assert unread == (0,)

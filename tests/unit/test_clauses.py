@@ -130,3 +130,9 @@ def test_what_raises_a_severity() -> None:
         ("arbitration", "raised", None, "medium")
     ]
     assert raised({"arbitration": "high"}, {"arbitration": "medium"}) == []
+
+
+def test_texts_without_words_have_no_types() -> None:
+    # An image-only or rule-only provision has no sentence: nothing to read, no error.
+    assert classify([]) == []
+    assert classify(["", "![](https://x.example/logo.png)", "| --- |"]) == [[], [], []]

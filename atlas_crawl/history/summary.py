@@ -18,6 +18,7 @@ from atlas_crawl.clauses.taxonomy import RANK, taxonomy
 from atlas_crawl.storage.queries import run
 
 KEY_SENTENCES = 3  # added and removed, each
+PROVISIONS_SHOWN = 30  # named one by one in the text; the payload lists them all
 KINDS = ("added", "removed", "modified", "moved", "split", "merged")
 
 
@@ -39,6 +40,18 @@ class Summary:
         c = self.change
         lead = "Severity raised: " if self.marks else ""
         return f"{lead}{c['platform']} / {c['document_type']} changed ({c['record_id']})"
+
+    def shown(self) -> list[dict[str, Any]]:
+        """The provisions a person reads about: all of them, or for a large rewrite the
+        PROVISIONS_SHOWN weightiest (worst clause type first), in reading order."""
+        if len(self.provisions) <= PROVISIONS_SHOWN:
+            return self.provisions
+        order = sorted(range(len(self.provisions)),
+                       key=lambda i: (-_worst(self.provisions[i]["clause_types"]), i))  # fmt: skip
+        return [self.provisions[i] for i in sorted(order[:PROVISIONS_SHOWN])]
+
+    def hidden(self) -> int:
+        return len(self.provisions) - len(self.shown())
 
     def counts(self) -> dict[str, int]:
         return {k: sum(p["kind"] == k for p in self.provisions) for k in KINDS}
@@ -69,8 +82,12 @@ def _key_sentences(
     picked = []
     for own, other, side in ((new, set(old), "to_text"), (old, set(new), "from_text")):
         only = list(dict.fromkeys(s for s in own if s not in other and len(s.split()) > 2))
-        holders = [(p[side] or "", _worst(p["clause_types"])) for p in provisions]
-        weights = [max((rank for text, rank in holders if s in text), default=-1) for s in only]
+        held: dict[str, int] = {}  # sentence -> worst rank of a touched provision holding it
+        for p in provisions:
+            rank = _worst(p["clause_types"])
+            for sentence in sentences(p[side] or ""):
+                held[sentence] = max(held.get(sentence, -1), rank)
+        weights = [held.get(s, -1) for s in only]
         ranked = sorted(range(len(only)), key=lambda i: (-weights[i], -len(only[i]), i))
         picked.append([only[i] for i in sorted(ranked[:KEY_SENTENCES])])
     return picked[0], picked[1]
@@ -147,7 +164,8 @@ def _text_lines(summary: Summary) -> list[str]:
     lines += [
         f"Detected {_utc(c['detected_at'])}. {_dates(c)}",
         _count_line(summary),
-        *(f"  - {_provision_line(p)}" for p in summary.provisions),
+        *(f"  - {_provision_line(p)}" for p in summary.shown()),
+        *([f"  - and {summary.hidden()} more"] if summary.hidden() else []),
     ]
     for label, found in (("Added", summary.added), ("Removed", summary.removed)):
         if found:
@@ -168,8 +186,9 @@ def _html(summary: Summary) -> str:
     parts.append(f"<p>Detected {e(_utc(c['detected_at']))}. {e(_dates(c))}</p>")
     parts.append(f"<p>{e(_count_line(summary))}</p>")
     if summary.provisions:
+        more = f"<li>and {summary.hidden()} more</li>" if summary.hidden() else ""
         parts.append("<ul>" + "".join(f"<li>{e(_provision_line(p))}</li>"
-                                      for p in summary.provisions) + "</ul>")  # fmt: skip
+                                      for p in summary.shown()) + more + "</ul>")  # fmt: skip
     for label, tag, found in (("Added", "ins", summary.added), ("Removed", "del", summary.removed)):
         if found:
             parts.append(f"<p>{label}:</p><ul>" + "".join(f"<li><{tag}>{e(s)}</{tag}></li>"

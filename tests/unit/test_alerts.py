@@ -85,3 +85,20 @@ def test_a_feed_stays_valid_xml_whatever_the_page_held() -> None:
     assert root.find(f"{ATOM}title").text == "Hostile & co"
     empty = ET.fromstring(feed_xml("type:arbitration", "arbitration", []))
     assert empty.find(f"{ATOM}updated").text == "1970-01-01T00:00:00Z"
+
+
+def test_a_large_rewrite_names_its_weightiest_provisions_first() -> None:
+    change = {
+        "record_id": "AC-C-000001", "platform": "P", "document_type": "Terms",
+        "detected_at": datetime(2026, 11, 29, tzinfo=UTC), "url": "http://x.example/",
+        "kind": "content", "kind_reason": None, "silent": True, "old_stated_date": None,
+        "new_stated_date": None, "version_record_id": "AC-V-000002",
+        "capture_sha256": "ab" * 32, "archive_url": None,
+    }  # fmt: skip
+    plain = {"kind": "modified", "related_record_id": None, "heading": "", "clause_types": []}
+    provisions = [{**plain, "record_id": f"AC-P-{n:06d}"} for n in range(1, 41)]
+    provisions[35]["clause_types"] = [{"type": "arbitration", "severity": "high"}]
+    text = Summary(change, provisions, [], [], [], "high").text()
+    assert "modified AC-P-000036 [arbitration high]" in text  # past the first 30, kept
+    assert "modified AC-P-000030" not in text and "  - and 10 more" in text
+    assert "Provisions: 0 added, 0 removed, 40 modified, 0 moved." in text

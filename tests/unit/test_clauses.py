@@ -133,6 +133,7 @@ def test_what_raises_a_severity() -> None:
 
 
 def test_texts_without_words_have_no_types() -> None:
-    # An image-only or rule-only provision has no sentence: nothing to read, no error.
+    # A section break ("* * *") or an image-only provision has no sentence: nothing to
+    # read, and no error.
     assert classify([]) == []
-    assert classify(["", "![](https://x.example/logo.png)", "| --- |"]) == [[], [], []]
+    assert classify(["", "* * *", "![](https://x.example/logo.png)"]) == [[], [], []]

@@ -19,6 +19,18 @@ from atlas_crawl.history.summary import Summary
 ATOM = "{http://www.w3.org/2005/Atom}"
 
 
+def _change(record_id: str, **fields: object) -> dict[str, object]:
+    """A change row as history/summary.py reads it."""
+    row = {
+        "record_id": record_id, "platform": "P", "document_type": "Terms",
+        "detected_at": datetime(2026, 11, 29, tzinfo=UTC), "url": "http://x.example/",
+        "kind": "content", "kind_reason": None, "silent": True, "old_stated_date": None,
+        "new_stated_date": None, "version_record_id": "AC-V-000002",
+        "capture_sha256": "ab" * 32, "archive_url": None,
+    }  # fmt: skip
+    return {**row, **fields}
+
+
 def test_targets_and_destinations_as_typed() -> None:
     assert parse_target("document:LinkedIn/Privacy Policy").document == "Privacy Policy"
     assert parse_target("type:ai-training").clause_type == "ai-training"
@@ -70,13 +82,8 @@ def test_the_signature_is_hmac_sha256_of_the_body() -> None:
 
 
 def test_a_feed_stays_valid_xml_whatever_the_page_held() -> None:
-    change = {
-        "record_id": "AC-C-000007", "platform": "Hostile", "document_type": "Terms\x0b",
-        "detected_at": datetime(2026, 11, 29, tzinfo=UTC), "url": "http://x.example/?a=1&b=<2>",
-        "kind": "content", "kind_reason": None, "silent": False, "old_stated_date": None,
-        "new_stated_date": None, "version_record_id": "AC-V-000009",
-        "capture_sha256": "ab" * 32, "archive_url": None,
-    }  # fmt: skip
+    change = _change("AC-C-000007", platform="Hostile", document_type="Terms\x0b",
+                     url="http://x.example/?a=1&b=<2>", silent=False)  # fmt: skip
     summary = Summary(change, [], [], ["New </content> text \x00 with \x1f controls"], [], None)
     root = ET.fromstring(feed_xml("platform:Hostile", "Hostile & co", [summary]))
     [entry] = root.findall(f"{ATOM}entry")
@@ -88,13 +95,7 @@ def test_a_feed_stays_valid_xml_whatever_the_page_held() -> None:
 
 
 def test_a_large_rewrite_names_its_weightiest_provisions_first() -> None:
-    change = {
-        "record_id": "AC-C-000001", "platform": "P", "document_type": "Terms",
-        "detected_at": datetime(2026, 11, 29, tzinfo=UTC), "url": "http://x.example/",
-        "kind": "content", "kind_reason": None, "silent": True, "old_stated_date": None,
-        "new_stated_date": None, "version_record_id": "AC-V-000002",
-        "capture_sha256": "ab" * 32, "archive_url": None,
-    }  # fmt: skip
+    change = _change("AC-C-000001")
     plain = {"kind": "modified", "related_record_id": None, "heading": "", "clause_types": []}
     provisions = [{**plain, "record_id": f"AC-P-{n:06d}"} for n in range(1, 41)]
     provisions[35]["clause_types"] = [{"type": "arbitration", "severity": "high"}]

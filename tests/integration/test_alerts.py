@@ -110,6 +110,14 @@ def test_one_change_reaches_every_channel_once(
     _watch(db_url, "platform:Alpha", "json://" + receiver.url("/apprise").split("://")[1])
     _watch(db_url, "type:ai-training", "atom:AI training")
     _watch(db_url, "type:sale-of-data", receiver.url("/sale"))  # the denial is low: nothing
+    with psycopg.connect(db_url) as conn:
+        ai_record, email_record = (
+            conn.execute("SELECT record_id FROM provisions WHERE current_text LIKE %s",
+                         (f"{start}%",)).fetchone()[0]
+            for start in ("We do not use", "We collect your email")
+        )  # fmt: skip
+    _watch(db_url, f"provision:{ai_record}", receiver.url("/provision"))
+    _watch(db_url, f"provision:{email_record}", receiver.url("/unchanged"))
     listed = cli("watch", "list", db_url=db_url).stdout
     assert "type:ai-training" in listed and "atom" in listed
 
@@ -126,7 +134,9 @@ def test_one_change_reaches_every_channel_once(
     env = {"ATLAS_SMTP_HOST": "127.0.0.1", "ATLAS_SMTP_PORT": str(smtp_port),
            "ATLAS_SMTP_STARTTLS": "0", "ATLAS_FEEDS_DIR": str(feeds)}  # fmt: skip
     done = _notify(db_url, env)
-    assert "alerts: 5 delivered, 0 to retry, 0 dead" in done.stdout
+    assert "alerts: 6 delivered, 0 to retry, 0 dead" in done.stdout
+    # A provision watch: the clause that changed, not the one that did not.
+    assert len(receiver.at("/provision")) == 1 and not receiver.at("/unchanged")
 
     # The webhook: signed, with its idempotency key, the versioned payload.
     [(headers, body, _)] = receiver.at("/hook")

@@ -213,6 +213,11 @@ class TcpProxy:
         with self._lock:
             listener, self._listener = self._listener, None
         if listener is not None:
+            # Shut down first: on Linux, close() alone does not wake a thread blocked in
+            # accept(), and that thread kept the old socket alive, connections queued
+            # on it answered by nobody (a client then waited on them forever).
+            with contextlib.suppress(OSError):
+                listener.shutdown(self._socket.SHUT_RDWR)
             listener.close()
         with self._lock:
             for conn in self._open:
@@ -248,7 +253,12 @@ class TcpProxy:
         except OSError:
             pass
         finally:
+            # Shut down, not only close: the other direction's thread is blocked in
+            # recv() on one of these, and close() alone neither wakes it nor sends the
+            # FIN, so the client went on waiting for an answer from nobody.
             for end in (source, sink):
+                with contextlib.suppress(OSError):
+                    end.shutdown(self._socket.SHUT_RDWR)
                 with contextlib.suppress(OSError):
                     end.close()
 

@@ -50,7 +50,7 @@ FROM unnest(%(ids)s::bigint[], %(types)s::text[], %(marks)s::text[], %(froms)s::
             %(tos)s::text[]) AS u(p, t, m, f, s)
 
 -- name: previous_classifier
--- The classifier before this one that read the most texts: what a reclassification
+-- The latest classifier before this one that read any text: what a reclassification
 -- is compared with.
 SELECT c.classifier_id FROM classifiers c
 WHERE c.classifier_id < %(classifier)s

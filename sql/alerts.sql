@@ -13,8 +13,7 @@ WITH ch AS (
     WHERE c.change_id = %(change)s),
 touched AS (
     SELECT e.provision_id, e.kind, lt.clause_type,
-           CASE lt.severity WHEN 'high' THEN 2 WHEN 'medium' THEN 1 WHEN 'low' THEN 0 END
-               AS rank
+           severity_rank(lt.severity) AS rank
     FROM provision_edits e
     LEFT JOIN latest_clause_types lt ON lt.text_sha256 = coalesce(e.to_sha256, e.from_sha256)
     WHERE e.change_id = %(change)s),
@@ -37,10 +36,8 @@ SELECT ch.change_id, m.watch_id, ch.record_id || '/W-' || m.watch_id,
        (ARRAY['low', 'medium', 'high'])[m.rank + 1]
 FROM ch CROSS JOIN matched m
 -- A type watch without a minimum wants what matters: medium or high.
-WHERE coalesce(m.rank, -1) >= CASE coalesce(m.min_severity,
-                                             CASE m.target_kind WHEN 'type' THEN 'medium' END)
-                                  WHEN 'high' THEN 2 WHEN 'medium' THEN 1 WHEN 'low' THEN 0
-                                  ELSE -1 END
+WHERE coalesce(m.rank, -1) >= coalesce(severity_rank(coalesce(
+          m.min_severity, CASE m.target_kind WHEN 'type' THEN 'medium' END)), -1)
 ON CONFLICT (change_id, watch_id) DO NOTHING
 RETURNING notification_id
 
@@ -125,8 +122,7 @@ SELECT pc.record_id, pc.kind, pc.related_record_id, pc.from_text, pc.to_text,
        coalesce(vp.heading, old_vp.heading, '') AS heading,
        coalesce((
            SELECT json_agg(json_build_object('type', lt.clause_type, 'severity', lt.severity)
-                           ORDER BY CASE lt.severity WHEN 'high' THEN 0 WHEN 'medium' THEN 1
-                                    ELSE 2 END, lt.clause_type)
+                           ORDER BY severity_rank(lt.severity) DESC, lt.clause_type)
            FROM latest_clause_types lt
            WHERE lt.text_sha256 = coalesce(e.to_sha256, e.from_sha256)),
            '[]'::json) AS clause_types

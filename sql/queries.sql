@@ -164,24 +164,21 @@ SELECT lt.clause_type AS type, lt.severity, lt.confidence, lt.evidence,
 FROM (SELECT vp.text_sha256 FROM version_provisions vp
       WHERE vp.provision_id = %(provision)s ORDER BY vp.version_id DESC LIMIT 1) cur
 JOIN latest_clause_types lt ON lt.text_sha256 = cur.text_sha256
-ORDER BY CASE lt.severity WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END,
-         lt.confidence DESC, lt.clause_type
+ORDER BY severity_rank(lt.severity) DESC, lt.confidence DESC, lt.clause_type
 
 -- name: compare_type
 SELECT platform, document_type, record_id, severity, confidence, heading, text, evidence,
        classifier_version
 FROM provision_classifications
 WHERE type = %(type)s
-  AND CASE severity WHEN 'high' THEN 2 WHEN 'medium' THEN 1 ELSE 0 END >= %(min_rank)s
-ORDER BY CASE severity WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END,
-         platform, document_type, record_id
+  AND severity_rank(severity) >= %(min_rank)s
+ORDER BY severity_rank(severity) DESC, platform, document_type, record_id
 
 -- name: document_clause_types
 -- Per provision of a document today: its types as "type:severity", worst first.
 SELECT record_id,
-       string_agg(type || ':' || severity, ', ' ORDER BY
-                  CASE severity WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END, type)
-           AS types
+       string_agg(type || ':' || severity, ', '
+                  ORDER BY severity_rank(severity) DESC, type) AS types
 FROM provision_classifications
 WHERE platform = %(platform)s AND document_type = %(document_type)s
 GROUP BY record_id

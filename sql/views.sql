@@ -238,6 +238,13 @@ CROSS JOIN LATERAL (
     ORDER BY vp.version_id DESC LIMIT 1) cur
 LEFT JOIN provision_records split ON split.provision_id = pr.split_from;
 
+-- A severity as a number to compare and sort by: low 0 < medium 1 < high 2 (as RANK
+-- in atlas_crawl/clauses/taxonomy.py); NULL for none.
+CREATE OR REPLACE FUNCTION severity_rank(severity text) RETURNS integer
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE severity WHEN 'low' THEN 0 WHEN 'medium' THEN 1 WHEN 'high' THEN 2 END
+$$;
+
 -- Clause types (migration 012). What the latest classifier that read each provision
 -- text found in it (a new classifier takes over text by text, as it reads them).
 CREATE OR REPLACE VIEW latest_clause_types AS

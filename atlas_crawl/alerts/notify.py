@@ -95,11 +95,6 @@ def deliver_batch(conn: psycopg.Connection, setup: Delivery, tally: Tally, due: 
         if not rows:
             return 0
         summaries = Summaries(conn)
-        documents = {
-            r["notification_id"]: payload(summaries(r["change_id"]), r["idempotency_key"],
-                                          r["watch_id"], r["target"])
-            for r in rows
-        }  # fmt: skip
         outcome: dict[int, str | None] = {}
         feeds = sorted({r["destination"] for r in rows if r["channel"] == "atom"})
         for feed in feeds:
@@ -111,6 +106,11 @@ def deliver_batch(conn: psycopg.Connection, setup: Delivery, tally: Tally, due: 
             outcome.update({r["notification_id"]: error for r in rows
                             if r["channel"] == "atom" and r["destination"] == feed})  # fmt: skip
         sending = [r for r in rows if r["channel"] != "atom"]
+        documents = {
+            r["notification_id"]: payload(summaries(r["change_id"]), r["idempotency_key"],
+                                          r["watch_id"], r["target"])
+            for r in sending
+        }  # fmt: skip
         with ThreadPoolExecutor(max_workers=WORKERS) as pool:
             results = pool.map(lambda r: _attempt(r, documents[r["notification_id"]], setup),
                                sending)  # fmt: skip

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from atlas_crawl.clauses.taxonomy import taxonomy
+from atlas_crawl.clauses.taxonomy import clause_type
 
 TARGET_KINDS = ("platform", "document", "provision", "type")
 _ADDRESS = re.compile(r"^[^@\s<>()\[\],;:\"]+@(?:localhost|[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)$")
@@ -48,10 +48,10 @@ def parse_target(text: str) -> Target:
         return Target(kind, platform=platform.strip(), document=document.strip())
     if kind == "provision":
         return Target(kind, provision=rest)
-    types = taxonomy()[1]
-    if rest not in types:
-        raise ValueError(f"bad target {text!r}: no clause type {rest!r}; "
-                         f"the types are: {', '.join(types)}")  # fmt: skip
+    try:
+        clause_type(rest)
+    except KeyError as exc:
+        raise ValueError(f"bad target {text!r}: {exc.args[0]}") from None
     return Target(kind, clause_type=rest)
 
 

@@ -104,3 +104,11 @@ def taxonomy() -> tuple[str, dict[str, ClauseType]]:
     """(version, clause types by id) of the shipped taxonomy."""
     text = resources.files("atlas_crawl.clauses").joinpath("taxonomy.toml").read_text("utf-8")
     return parse_taxonomy(tomllib.loads(text))
+
+
+def clause_type(type_id: str) -> ClauseType:
+    """The shipped taxonomy's type ``type_id``; a ``KeyError`` naming every type else."""
+    types = taxonomy()[1]
+    if type_id not in types:
+        raise KeyError(f"no clause type {type_id!r}; the types are: {', '.join(types)}")
+    return types[type_id]

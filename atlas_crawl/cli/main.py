@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import psycopg
 
 from atlas_crawl import __version__
+from atlas_crawl.clauses.taxonomy import SEVERITIES
 from atlas_crawl.cli.alerts import cmd_feeds, cmd_notify, cmd_watch
 from atlas_crawl.cli.audit import cmd_archive, cmd_cite, cmd_export, cmd_verify, cmd_warc
 from atlas_crawl.cli.clauses import cmd_classify, cmd_compare, cmd_reclassify
@@ -113,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
         "compare", help="every platform's provisions of a clause type today, worst first"
     )
     compare.add_argument("type", help="a clause type, e.g. ai-training or arbitration")
-    compare.add_argument("--min-severity", choices=("low", "medium", "high"), default="low")
+    compare.add_argument("--min-severity", choices=SEVERITIES, default="low")
     compare.add_argument("--json", action="store_true", help="one JSON object per line")
     compare.set_defaults(func=cmd_compare)
 
@@ -136,7 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     watch.add_argument("--secret", help="webhooks: the HMAC-SHA256 key (default: a new one)")
     watch.add_argument(
         "--min-severity",
-        choices=("low", "medium", "high"),
+        choices=SEVERITIES,
         help="only changes of at least this severity (type watches: medium)",
     )
     watch.add_argument("--technical", action="store_true", help="technical changes count too")
@@ -271,7 +272,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args))
     except (DatabaseUnavailable, MigrationError, ConfigError, UsageError) as exc:
         return _say(str(exc))
-    except (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn):
+    except (
+        psycopg.errors.UndefinedTable,
+        psycopg.errors.UndefinedColumn,
+        psycopg.errors.UndefinedFunction,
+    ):
         return _say(
             "the database has no atlas-crawl history yet, or an older schema: "
             "run `atlas-crawl db upgrade` (a crawl does it too)"

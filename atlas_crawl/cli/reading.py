@@ -45,23 +45,24 @@ def cmd_history(args: argparse.Namespace) -> int:
             if not documents:
                 raise UsageError(f"no documents of {args.platform}")
             for i, (platform, document_type) in enumerate(documents):
-                rows = document_history_rows(conn, platform, document_type)
                 if args.json:
                     named = {"platform": platform, "document_type": document_type}
-                    for row in rows:
+                    for row in document_history_rows(conn, platform, document_type):
                         _print_json(conn, args, {**named, **row})
                     continue
                 try:
                     print(("\n" if i else "") + document_history(conn, platform, document_type))
                 except NotFound as exc:
                     print(f"{exc}")
-                _print_summaries(conn, args, rows)
+                if args.summaries:
+                    _print_summaries(conn, document_history_rows(conn, platform, document_type))
         elif args.json:
             for row in recent_rows(conn, args.days):
                 _print_json(conn, args, row)
         else:
             print(recent_history(conn, args.days))
-            _print_summaries(conn, args, recent_rows(conn, args.days))
+            if args.summaries:
+                _print_summaries(conn, recent_rows(conn, args.days))
     return 0
 
 
@@ -71,10 +72,8 @@ def _print_json(conn: Any, args: argparse.Namespace, row: dict[str, Any]) -> Non
     print(json_line(row))
 
 
-def _print_summaries(conn: Any, args: argparse.Namespace, rows: list[dict[str, Any]]) -> None:
+def _print_summaries(conn: Any, rows: list[dict[str, Any]]) -> None:
     """Each change's summary for a person, as alerts say it (``--summaries``)."""
-    if not args.summaries:
-        return
     for row in rows:
         if row.get("change_id") is not None:
             print("\n" + change_summary(conn, row["change_id"]).text())

@@ -8,7 +8,7 @@ from typing import Any
 
 import psycopg
 
-from atlas_crawl.clauses.taxonomy import RANK, taxonomy
+from atlas_crawl.clauses.taxonomy import RANK, clause_type, taxonomy
 from atlas_crawl.history.report import NotFound, table
 from atlas_crawl.storage.queries import run
 
@@ -63,26 +63,27 @@ def types_text(rows: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def check_type(clause_type: str) -> None:
-    types = taxonomy()[1]
-    if clause_type not in types:
-        raise NotFound(f"no clause type {clause_type!r}; the types are: {', '.join(types)}")
+def check_type(type_id: str) -> None:
+    try:
+        clause_type(type_id)
+    except KeyError as exc:
+        raise NotFound(exc.args[0]) from None
 
 
 def compare_rows(
-    conn: psycopg.Connection, clause_type: str, min_severity: str = "low"
+    conn: psycopg.Connection, type_id: str, min_severity: str = "low"
 ) -> list[dict[str, Any]]:
-    check_type(clause_type)
-    return run(conn, "compare_type", type=clause_type, min_rank=RANK[min_severity])
+    check_type(type_id)
+    return run(conn, "compare_type", type=type_id, min_rank=RANK[min_severity])
 
 
 COMPARE_COLUMNS = ("platform", "document_type", "record_id", "severity", "confidence", "heading",
                    "text")  # fmt: skip
 
 
-def compare_text(rows: list[dict[str, Any]], clause_type: str) -> str:
-    known = taxonomy()[1][clause_type]
-    head = f"{known.title} ({clause_type}): {known.description}"
+def compare_text(rows: list[dict[str, Any]], type_id: str) -> str:
+    known = clause_type(type_id)
+    head = f"{known.title} ({type_id}): {known.description}"
     if not rows:
         return head + "\n\nno provision of this type in any tracked document today"
     shown = [

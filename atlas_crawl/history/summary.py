@@ -14,7 +14,7 @@ from typing import Any
 import psycopg
 
 from atlas_crawl.clauses.sentences import sentences
-from atlas_crawl.clauses.taxonomy import RANK, taxonomy
+from atlas_crawl.clauses.taxonomy import RANK, SEVERITIES, taxonomy
 from atlas_crawl.storage.queries import run
 
 KEY_SENTENCES = 3  # added and removed, each
@@ -107,7 +107,7 @@ def change_summary(conn: psycopg.Connection, change_id: int) -> Summary:
     added, removed = _key_sentences(change["old_text"], change["new_text"], provisions)
     ranks = [RANK[t["severity"]] for p in provisions for t in p["clause_types"]
              if p["kind"] != "moved"]  # fmt: skip
-    severity = ("low", "medium", "high")[max(ranks)] if ranks else None
+    severity = SEVERITIES[max(ranks)] if ranks else None
     return Summary(change, provisions, marks, added, removed, severity)
 
 

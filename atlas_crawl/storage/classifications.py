@@ -117,15 +117,20 @@ def raised(before: dict[str, str] | None, after: dict[str, str]) -> list[Mark]:
 
 
 def mark_change(
-    conn: psycopg.Connection, change_id: int, edits: Sequence[Edit], texts: dict[bytes, str]
+    conn: psycopg.Connection,
+    classifier: int,
+    change_id: int,
+    edits: Sequence[Edit],
+    old_texts: dict[bytes, str],
 ) -> int:
-    """Mark ``change_id`` for each provision whose severity it raised; ``texts`` holds
-    every text the edits name. Returns how many marks were written."""
+    """Mark ``change_id`` for each provision whose severity it raised. The new texts
+    were read when their version was written; ``old_texts`` holds the texts before,
+    which an earlier classifier may have read. Returns how many marks were written."""
     if not edits:
         return 0
-    classifier = current_classifier(conn)
-    ensure_classified(conn, classifier, texts)
-    found = severities(conn, classifier, list(texts))
+    ensure_classified(conn, classifier, old_texts)
+    named = [e.after for e in edits] + [e.before for e in edits if e.before is not None]
+    found = severities(conn, classifier, named)
     rows = [
         (e.provision_id, *mark)
         for e in edits

@@ -71,7 +71,8 @@ def _write_version(
     provisions: Sequence[Provision],
     ids: Sequence[int],
     digests: Sequence[bytes],
-) -> None:
+) -> int:
+    """Write a version's provisions and classify their texts; returns the classifier."""
     conn.execute(
         query("insert_version_provisions"),
         {
@@ -87,7 +88,9 @@ def _write_version(
         {"version": version_id, "segmenter": SEGMENTER_VERSION, "count": len(provisions)},
     )
     texts = {d: p.text for d, p in zip(digests, provisions, strict=True)}
-    ensure_classified(conn, current_classifier(conn), texts)
+    classifier = current_classifier(conn)
+    ensure_classified(conn, classifier, texts)
+    return classifier
 
 
 def track_first(conn: psycopg.Connection, document_id: int, version_id: int, text: str) -> None:
@@ -131,7 +134,7 @@ def track_change(
         old[i].provision_id if i is not None else fresh_ids[j]
         for j, i in enumerate(found.continues)
     ]
-    _write_version(conn, version_id, new, ids, digests)
+    classifier = _write_version(conn, version_id, new, ids, digests)
     ended = [
         old[c.old].provision_id
         for c in found.changes
@@ -141,19 +144,19 @@ def track_change(
         conn.execute(query("end_provisions"), {"version": version_id, "ids": ended})
     _write_changes(conn, change_id, technical, found.changes, old, new, ids, digests)
     if not technical:  # a re-reading of the same page raises nothing
-        _mark_severities(conn, change_id, found.changes, old, new, ids, digests)
+        _mark_severities(conn, classifier, change_id, found.changes, old, ids, digests)
 
 
 def _mark_severities(
     conn: psycopg.Connection,
+    classifier: int,
     change_id: int,
     changes: Sequence[Change],
     old: Sequence[Stored],
-    new: Sequence[Provision],
     new_ids: Sequence[int],
     new_digests: Sequence[bytes],
 ) -> None:
-    texts = {d: p.text for d, p in zip(new_digests, new, strict=True)}
+    old_texts: dict[bytes, str] = {}
     edits = []
     for c in changes:
         if c.new is None:
@@ -167,9 +170,9 @@ def _mark_severities(
         before = None
         if source is not None:
             before = _digest(old[source].text)
-            texts[before] = old[source].text
+            old_texts[before] = old[source].text
         edits.append(Edit(new_ids[c.new], before, new_digests[c.new]))
-    mark_change(conn, change_id, edits, texts)
+    mark_change(conn, classifier, change_id, edits, old_texts)
 
 
 def _write_changes(

@@ -5,7 +5,8 @@ corpus and shipped in the package (``model.npz``, a few MB, no network to load).
 Per type, up to three heads: ``unfair`` (tagged level 2 or 3), ``high`` (level 3 rather
 than 2, among the unfair) and ``fair`` (level 1, for the types the corpus tags so). A
 type is found at ``medium`` or ``high`` when its unfair head fires, at ``low`` when only
-its fair head does.
+its fair head does. Model 3 adds a gate, one head trained on "unfair at all": a type's
+unfair head counts only where the gate fires too.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ CLAUDETTE_TYPES = {
     "use": "contract-by-using",
     "pinc": "privacy-included",
 }
+# The head trained on "any type at level 2 or 3" (models 3 and later).
+GATE_HEAD = "any:unfair"
 
 
 @dataclass
@@ -79,11 +82,13 @@ class ClauseModel:
     def find(self, texts: list[str]) -> list[list[Finding]]:
         found: list[list[Finding]] = []
         at = {h: i for i, h in enumerate(self.heads)}
+        gate = at.get(GATE_HEAD)
         for text, row in zip(texts, self.scores(texts), strict=True):
             out = []
+            opened = gate is None or row[gate] > 0
             for clause in CLAUDETTE_TYPES.values():
                 unfair, high, fair = (at.get(f"{clause}:{h}") for h in ("unfair", "high", "fair"))
-                if unfair is not None and row[unfair] > 0:
+                if opened and unfair is not None and row[unfair] > 0:
                     severity = "high" if high is not None and row[high] > 0 else "medium"
                     head = unfair
                 elif fair is not None and row[fair] > 0:

@@ -23,12 +23,19 @@ from scipy import sparse
 from sklearn.svm import LinearSVC
 
 from atlas_crawl.clauses.features import counts, idf_of, idf_vector, weigh
-from atlas_crawl.clauses.model import CLAUDETTE_TYPES, ClauseModel
+from atlas_crawl.clauses.model import CLAUDETTE_TYPES, GATE_HEAD, ClauseModel
 
-MODEL_VERSION = "2"  # 2: word and character blocks normalized apart
+MODEL_VERSION = "3"  # 2: word and character blocks normalized apart; 3: the unfair gate
 LANGUAGES = ("en", "de", "it", "pl")
 KEEP_WEIGHTS = 30_000  # per head: the strongest, by magnitude
 REGULARIZATION = 0.1  # LinearSVC's C, class-balanced
+# The gate (a head trained on "unfair at all") lets a type's unfair head count only
+# where the gate's score is above minus this margin: a second opinion that removes some
+# false positives of single types. Chosen on the 5 folds by document of
+# bench/clause_accuracy.py (exploratory scores of the same heads): margins 0.25 and 0.5
+# raised macro-F1 in every language by 0.002-0.015 over no gate; margin 0 cost German
+# 0.009 (docs/BENCHMARKS.md, seventh session).
+GATE_MARGIN = 0.25
 ATTRIBUTION = (
     "Trained on the CLAUDETTE multilingual corpus (Galassi, Lagioia, Jablonowska, Lippi, "
     "Artificial Intelligence and Law 2024, doi:10.1007/s10506-024-09398-7; "
@@ -81,7 +88,13 @@ def fit(rows: Sequence[dict]) -> ClauseModel:
     idf_indices, idf_values = idf_of(counted)
     x = weigh(counted, idf_vector(idf_indices, idf_values))
     heads, columns, intercepts = [], [], []
-    for clause, level in levels(rows).items():
+    by_type = levels(rows)
+    gate = _head(x, (np.max(np.stack(list(by_type.values())), axis=0) >= 2).astype(np.int8))
+    if gate is not None:
+        heads.append(GATE_HEAD)
+        columns.append(gate[0])
+        intercepts.append(gate[1] + GATE_MARGIN)
+    for clause, level in by_type.items():
         unfair = (level >= 2).astype(np.int8)
         wanted = [("unfair", x, unfair), ("fair", x, (level == 1).astype(np.int8))]
         positives = np.flatnonzero(unfair)

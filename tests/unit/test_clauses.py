@@ -137,3 +137,25 @@ def test_texts_without_words_have_no_types() -> None:
     # read, and no error.
     assert classify([]) == []
     assert classify(["", "* * *", "![](https://x.example/logo.png)"]) == [[], [], []]
+
+
+def test_a_types_unfair_head_counts_only_where_the_gate_opens() -> None:
+    """Model 3: the head trained on "unfair at all" is a second opinion on every type."""
+    import numpy as np
+    from scipy import sparse
+
+    from atlas_crawl.clauses.features import CHAR_FEATURES, WORD_FEATURES
+    from atlas_crawl.clauses.model import GATE_HEAD, ClauseModel, shipped_model
+
+    def model(gate: float) -> ClauseModel:
+        heads = [GATE_HEAD, "arbitration:unfair", "arbitration:fair"]
+        features = WORD_FEATURES + CHAR_FEATURES
+        weights = sparse.csr_matrix((features, len(heads)), dtype=np.float32)
+        intercepts = np.array([gate, 1.0, 0.5], dtype=np.float32)
+        return ClauseModel("test", heads, weights, intercepts, np.ones(features), {})
+
+    text = ["Disputes go to binding arbitration."]
+    assert [(f.type, f.severity) for f in model(1.0).find(text)[0]] == [("arbitration", "medium")]
+    # Closed: the type's unfair head is overruled; its fair head still speaks.
+    assert [(f.type, f.severity) for f in model(-1.0).find(text)[0]] == [("arbitration", "low")]
+    assert GATE_HEAD in shipped_model().heads and shipped_model().version == "3"

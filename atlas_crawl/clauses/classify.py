@@ -27,6 +27,15 @@ _STOPWORDS = {
 }
 _WORDS = {lang: frozenset(words.split()) for lang, words in _STOPWORDS.items()}
 _TOKEN = re.compile(r"\w+")
+# What the learned model reads must read as prose: an address, a heading or a list of
+# names ("San Francisco", "GitHub, Inc.") is no clause, and the model, trained on
+# sentences, finds jurisdiction in a city's name alone. Prose has at least two words of
+# three letters or more written in lower case (or all in capitals, as clauses that
+# shout); web addresses do not count. In the labelled corpus this leaves out 5 of its
+# 4,024 unfair sentences and 10,304 of the others.
+_PROSE_WORD = re.compile(r"[^\W\d_]{3,}")
+_WEB_ADDRESS = re.compile(r"\S*(?:://|www\.|\.(?:com|org|net|io|eu)\b)\S*", re.IGNORECASE)
+PROSE_WORDS = 2
 
 
 # Characters per matrix product: a hostile page of megabytes is read in batches, in
@@ -40,6 +49,11 @@ def guess_language(text: str) -> str | None:
     best = max(scores, key=lambda lang: scores[lang])
     runner_up = max(v for lang, v in scores.items() if lang != best)
     return best if scores[best] >= 1 and scores[best] > runner_up else None
+
+
+def reads_as_prose(sentence: str) -> bool:
+    words = _PROSE_WORD.findall(_WEB_ADDRESS.sub(" ", sentence))
+    return sum(w.islower() or w.isupper() for w in words) >= PROSE_WORDS
 
 
 def _batches(pieces: list[str]) -> list[list[str]]:
@@ -76,7 +90,10 @@ def classify(
     best: list[dict[str, Finding]] = [{} for _ in texts]
     text_langs = [(langs[i] if langs else None) or guess_language(plain(t))
                   for i, t in enumerate(texts)]  # fmt: skip
-    learned = [f for batch in _batches(pieces) for f in model.find(batch)]
+    is_prose = [reads_as_prose(p) for p in pieces]
+    prose = [p for p, keep in zip(pieces, is_prose, strict=True) if keep]
+    found_in_prose = iter([f for batch in _batches(prose) for f in model.find(batch)])
+    learned = [next(found_in_prose) if keep else [] for keep in is_prose]
     for owner, piece, found in zip(owners, pieces, learned, strict=True):
         for finding in found + find_by_rules(piece, text_langs[owner], types):
             _keep_worst(best[owner], finding)

@@ -10,6 +10,27 @@ from atlas_crawl.clauses.taxonomy import ClauseType
 
 # Low first: the taxonomy's low patterns are denials ("we never sell your data").
 SEVERITY_ORDER = ("low", "high", "medium")
+# A sentence that defines a term ("'Personal data' means any information ... such as
+# location data") names practices without engaging in them: the patterns skip it. A
+# definition opens with its term (at most five words, quoted or not) and a defining
+# verb. Not a term: a pronoun ("this means we share" is a practice) or a phrase that
+# makes "means" a noun ("by automated means", "any means").
+_DEFINITION = re.compile(
+    r"^\W*(?!(?:this|that|it|which|what|these|those|such|doing so|dies|das"
+    r"|ciò|questo|quindi|to|co|cela|ce|by|with|through|via|using|in|any|all|other|no"
+    r"|mit|durch|con|tramite|przez|za pomocą|par|avec)\b)"
+    r"[^\W\d][\w'’-]*(?:\s+[\w'’-]+){0,4}[\"”’»“]?\s*[:,–-]?\s*"
+    r"(?:means|shall mean|refers to|is defined as|has the meaning"
+    r"|bezeichnet|bedeutet|meint|ist definiert als"
+    r"|indica|significa|si intende|designa"
+    r"|oznacza|rozumie się przez"
+    r"|désigne|signifie|s'entend|s’entend)\b",
+    re.IGNORECASE,
+)
+
+
+def is_definition(sentence: str) -> bool:
+    return _DEFINITION.match(sentence) is not None
 
 
 @dataclass(frozen=True)
@@ -37,7 +58,9 @@ def _for(table: dict[str, tuple[re.Pattern[str], ...]], lang: str | None):
 
 
 def find_by_rules(text: str, lang: str | None, types: dict[str, ClauseType]) -> list[Finding]:
-    out = []
+    out: list[Finding] = []
+    if is_definition(text):
+        return out
     for clause in types.values():
         if clause.source != "rules":
             continue

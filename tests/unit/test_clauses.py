@@ -159,3 +159,54 @@ def test_a_types_unfair_head_counts_only_where_the_gate_opens() -> None:
     # Closed: the type's unfair head is overruled; its fair head still speaks.
     assert [(f.type, f.severity) for f in model(-1.0).find(text)[0]] == [("arbitration", "low")]
     assert GATE_HEAD in shipped_model().heads and shipped_model().version == "3"
+
+
+def test_only_what_reads_as_prose_is_read_by_the_model() -> None:
+    """An address or a heading is no clause, whatever city or word it names."""
+    address = (
+        "[pages.github.com](https://pages.github.com)\nGitHub, Inc.\n88 Colin P. Kelly Jr. "
+        "St.\nSan Francisco\nCA 94107\nUnited States of America"
+    )
+    assert _types(address) == {}
+    forum = (
+        "You and npm will seek injunctions related to this agreement only in state or "
+        "federal court in San Francisco, California."
+    )
+    assert _types(forum).get("jurisdiction") in ("medium", "high")
+    shouted = (
+        "TO THE MAXIMUM EXTENT PERMITTED BY LAW, WE SHALL NOT BE LIABLE FOR ANY INDIRECT, "
+        "INCIDENTAL OR CONSEQUENTIAL DAMAGES OR ANY LOSS OF DATA OR PROFITS."
+    )
+    assert _types(shouted).get("limitation-of-liability") in ("medium", "high")
+
+
+def test_a_definition_names_practices_without_engaging_in_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from atlas_crawl.clauses import rules
+
+    definitions = [
+        "- “Personal data”: means any information relating to an identified or "
+        "identifiable natural person, such as a name, location data or biometrics.",
+        '"Sale of personal information" means selling, renting or releasing it to others.',
+        "„Personenbezogene Daten“ bezeichnet alle Informationen über eine Person, etwa ihre "
+        "Standortdaten.",
+    ]
+    practices = {"precise-location", "biometric-data", "sale-of-data"}
+    for text in definitions:
+        assert not practices & set(_types(text, None)), text
+    # Each of them names a practice the patterns know: read as a statement, it is found.
+    monkeypatch.setattr(rules, "is_definition", lambda sentence: False)
+    for text in definitions:
+        assert practices & set(_types(text, None)), text
+    monkeypatch.undo()
+    assert (
+        _types("We collect precise location data from your device.").get("precise-location")
+        == "high"
+    )
+    # "This means" explains a practice, "by automated means" is a noun: neither defines.
+    assert "precise-location" in _types("This means we share your location data with partners.")
+    assert "ai-training" in _types(
+        "By using automated means to collect Content for the purpose of training any "
+        "artificial intelligence model, you agree to these additional terms."
+    )

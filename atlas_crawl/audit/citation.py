@@ -2,30 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
 
-_ID = re.compile(r"^(?:AC-(?P<kind>[VCP])-)?(?P<number>\d+)$", re.I)
-_KINDS = {"V": "version", "C": "change", "P": "provision"}
+from atlas_crawl.record_ids import parse_record_id
 
 
 class NotFound(LookupError):
     pass
-
-
-def parse_record_id(value: str) -> tuple[str, int]:
-    """('version' | 'change' | 'provision', number) from 'AC-V-000012', 'AC-C-000003',
-    'AC-P-000123' or '12' (a version)."""
-    match = _ID.match(value.strip())
-    if not match:
-        raise ValueError(
-            f"not a version, change or provision record ID: {value!r} (like AC-V-000012)"
-        )
-    return _KINDS[(match.group("kind") or "V").upper()], int(match.group("number"))
 
 
 def _utc(value: datetime | None) -> str | None:

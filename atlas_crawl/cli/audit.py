@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from atlas_crawl.cli.common import UsageError, connect, database_of, settings_of
+from atlas_crawl.cli.names import record_number
 from atlas_crawl.storage.database import evidence_dir
 
 
@@ -80,8 +81,9 @@ def cmd_warc(args: argparse.Namespace) -> int:
 
 
 def cmd_cite(args: argparse.Namespace) -> int:
-    from atlas_crawl.audit.citation import NotFound, citation, citation_text, parse_record_id
+    from atlas_crawl.audit.citation import NotFound, citation, citation_text
     from atlas_crawl.audit.ledger_proofs import inclusion
+    from atlas_crawl.record_ids import parse_record_id
 
     try:
         with connect(args) as conn:
@@ -100,14 +102,8 @@ def cmd_cite(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from atlas_crawl.audit.bundle import NotFound, export_change
-    from atlas_crawl.audit.citation import parse_record_id
 
-    try:
-        kind, number = parse_record_id(args.change)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
-    if kind != "change" and not args.change.strip().isdigit():
-        raise UsageError(f"{args.change} is not a change (like AC-C-000003 or 3)")
+    number = record_number(args.change, "change")
     out = Path(args.out or f"atlas-change-{number}.zip")
     try:
         with connect(args) as conn:

@@ -4,12 +4,12 @@ case does not matter, and a name that matches nothing gets the closest ones sugg
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Iterable
 
 import psycopg
 
 from atlas_crawl.cli.common import UsageError
+from atlas_crawl.record_ids import parse_record_id
 from atlas_crawl.storage.queries import run
 
 
@@ -49,17 +49,10 @@ def documents_named(
     return rows
 
 
-_RECORD = re.compile(r"^(?:AC-(?P<kind>[A-Z])-)?(?P<number>\d+)$", re.I)
-# Platforms' own record IDs (AC-P-00001, migration 003) are never read here: "P" is the
-# provision's letter (AC-P-000123), as the product prints it.
-_KINDS = {"C": "change", "V": "version", "D": "document", "P": "provision"}
-
-
 def record_number(value: str, kind: str) -> int:
     """The number of a record ID of ``kind`` ('change', 'version', 'provision'), or of a
     plain id."""
-    match = _RECORD.match(value.strip())
-    letter = next(k for k, v in _KINDS.items() if v == kind)
-    if not match or (match.group("kind") and match.group("kind").upper() != letter):
-        raise UsageError(f"{value!r} is not a {kind} (like AC-{letter}-000003, or 3)")
-    return int(match.group("number"))
+    try:
+        return parse_record_id(value, kind)[1]
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None

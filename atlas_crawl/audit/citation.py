@@ -8,11 +8,8 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
+from atlas_crawl.not_found import NotFound
 from atlas_crawl.record_ids import parse_record_id
-
-
-class NotFound(LookupError):
-    pass
 
 
 def _utc(value: datetime | None) -> str | None:

@@ -11,11 +11,8 @@ import psycopg
 
 from atlas_crawl.diff.render import render_diff
 from atlas_crawl.history.summary import change_summary
+from atlas_crawl.not_found import NotFound
 from atlas_crawl.storage.queries import run
-
-
-class NotFound(LookupError):
-    """Nothing recorded under that name or id; the message says what was asked."""
 
 
 def utc_text(value: datetime) -> str:

@@ -15,15 +15,12 @@ import psycopg
 
 from atlas_crawl.clauses.sentences import sentences
 from atlas_crawl.clauses.taxonomy import RANK, SEVERITIES, taxonomy
+from atlas_crawl.not_found import NotFound
 from atlas_crawl.storage.queries import run
 
 KEY_SENTENCES = 3  # added and removed, each
 PROVISIONS_SHOWN = 30  # named one by one in the text; the payload lists them all
 KINDS = ("added", "removed", "modified", "moved", "split", "merged")
-
-
-class NoSuchChange(LookupError):
-    pass
 
 
 @dataclass(frozen=True)
@@ -100,7 +97,7 @@ def _worst(clause_types: list[dict[str, str]]) -> int:
 def change_summary(conn: psycopg.Connection, change_id: int) -> Summary:
     rows = run(conn, "summary_change", change=change_id)
     if not rows:
-        raise NoSuchChange(f"no change with id {change_id}")
+        raise NotFound(f"no change with id {change_id}")
     change = rows[0]
     provisions = run(conn, "summary_provisions", change=change_id)
     marks = run(conn, "change_marks", changes=[change_id])

@@ -17,6 +17,20 @@ _ABBREVIATION = re.compile(
     re.IGNORECASE,
 )
 MAX_SENTENCE = 2_000  # characters; a longer run without an end is cut (tables, lists)
+# A Markdown table row: each cell is a statement of its own (a heading beside its clause,
+# a clause beside its plain-language summary), not one run-on sentence.
+_TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
+_RULE_CELL = re.compile(r"^\s*:?-+:?\s*$")  # the |---|:--| line under a table's head
+
+
+def _cells(text: str) -> str:
+    lines: list[str] = []
+    for line in text.splitlines():
+        if _TABLE_ROW.match(line):
+            lines += [c for c in line.strip()[1:-1].split("|") if not _RULE_CELL.match(c)]
+        else:
+            lines.append(line)
+    return "\n".join(lines)
 
 
 def plain(text: str) -> str:
@@ -27,7 +41,7 @@ def plain(text: str) -> str:
 def sentences(text: str) -> list[str]:
     """The sentences of a provision, in order; never empty for a text with words."""
     out: list[str] = []
-    for line in plain(text).splitlines():
+    for line in plain(_cells(text)).splitlines():
         line = " ".join(line.split())
         if not line:
             continue

@@ -105,6 +105,18 @@ def test_provisions_are_read_sentence_by_sentence() -> None:
         "Second item",
     ]
     assert sentences("") == [] and sentences("x" * 4500) == ["x" * 2000, "x" * 2000, "x" * 500]
+    # A table's cells are statements of their own: a heading beside its clause is not
+    # part of the clause's sentence; the rule under the table's head is no sentence.
+    table = (
+        "| Section | What it says |\n|---|:--:|\n"
+        "| [M. Termination](#m-termination) | You may close your Account at any time. |"
+    )
+    assert sentences(table) == [
+        "Section",
+        "What it says",
+        "M. Termination",
+        "You may close your Account at any time.",
+    ]
 
 
 def test_a_denial_is_low_and_does_not_reach_the_next_sentence() -> None:

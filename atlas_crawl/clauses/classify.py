@@ -69,7 +69,9 @@ def _batches(pieces: list[str]) -> list[list[str]]:
 
 
 def classifier_version(model: ClauseModel | None = None) -> str:
-    """Model and taxonomy together: a change of either reclassifies."""
+    """Model and taxonomy together: a change of either reclassifies. A change in how a
+    provision is read (its sentences, the prose guard, the patterns' definitions) must
+    ship with a new model or taxonomy version, or stored classifications go stale."""
     model = model or shipped_model()
     return f"model {model.version} / taxonomy {taxonomy()[0]}"
 

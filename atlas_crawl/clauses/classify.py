@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 
 from atlas_crawl.clauses.model import ClauseModel, shipped_model
-from atlas_crawl.clauses.rules import Finding, find_by_rules
+from atlas_crawl.clauses.rules import Finding, fair_reading, find_by_rules
 from atlas_crawl.clauses.sentences import plain, sentences
 from atlas_crawl.clauses.taxonomy import RANK, taxonomy
 
@@ -97,7 +97,9 @@ def classify(
     found_in_prose = iter([f for batch in _batches(prose) for f in model.find(batch)])
     learned = [next(found_in_prose) if keep else [] for keep in is_prose]
     for owner, piece, found in zip(owners, pieces, learned, strict=True):
-        for finding in found + find_by_rules(piece, text_langs[owner], types):
+        lang = text_langs[owner]
+        read = [fair_reading(f, piece, lang, types) for f in found]
+        for finding in read + find_by_rules(piece, lang, types):
             _keep_worst(best[owner], finding)
     return [sorted(kept.values(), key=_order) for kept in best]
 

@@ -75,3 +75,16 @@ def find_by_rules(text: str, lang: str | None, types: dict[str, ClauseType]) -> 
                 break
         out.append(Finding(clause.id, severity, confidence, " ".join(evidence.split())))
     return out
+
+
+def fair_reading(finding: Finding, text: str, lang: str | None,
+                 types: dict[str, ClauseType]) -> Finding:  # fmt: skip
+    """A learned type's finding, at ``low`` where the type's own ``low`` patterns match
+    the sentence (a user's own right to leave is no unilateral termination)."""
+    clause = types.get(finding.type)
+    if finding.severity == "low" or clause is None or clause.source != "claudette":
+        return finding
+    fair = _first(_for(clause.severity_patterns.get("low", {}), lang), text)
+    if fair is None:
+        return finding
+    return Finding(finding.type, "low", 0.85, " ".join(fair.group(0).split()))

@@ -222,3 +222,22 @@ def test_a_definition_names_practices_without_engaging_in_them(
         "By using automated means to collect Content for the purpose of training any "
         "artificial intelligence model, you agree to these additional terms."
     )
+
+
+def test_a_users_own_right_to_leave_is_no_unilateral_termination() -> None:
+    """The taxonomy's low patterns of a learned type re-grade what the model found."""
+    for text, lang in [
+        ("You may close your Account at any time.", "en"),
+        ("You may terminate these Terms at any time by closing your account.", "en"),
+        ("Sie können Ihr Konto jederzeit kündigen.", "de"),
+    ]:
+        assert _types(text, lang).get("unilateral-termination") == "low", text
+    # The provider's power stays what the model says, in the same sentence or alone.
+    for text in [
+        "We may terminate your account at any time without notice.",
+        "You may close your account at any time, and we may suspend it for any reason.",
+    ]:
+        assert _types(text).get("unilateral-termination") in ("medium", "high"), text
+    # A provision is as unfair as its worst sentence.
+    both = "You may close your account at any time. We may terminate it without notice."
+    assert _types(both).get("unilateral-termination") in ("medium", "high")

@@ -57,6 +57,19 @@ def _for(table: dict[str, tuple[re.Pattern[str], ...]], lang: str | None):
     return tuple(p for patterns in table.values() for p in patterns)  # language unknown
 
 
+# How sure a pattern's finding is: found by the type's patterns, or graded by its
+# severity patterns too.
+_FOUND_CONFIDENCE, _GRADED_CONFIDENCE = 0.7, 0.85
+
+
+def _severity_match(clause: ClauseType, level: str, lang: str | None, text: str):
+    return _first(_for(clause.severity_patterns.get(level, {}), lang), text)
+
+
+def _finding(type_id: str, severity: str, confidence: float, match: re.Match[str]) -> Finding:
+    return Finding(type_id, severity, confidence, " ".join(match.group(0).split()))
+
+
 def find_by_rules(text: str, lang: str | None, types: dict[str, ClauseType]) -> list[Finding]:
     out: list[Finding] = []
     if is_definition(text):
@@ -67,13 +80,13 @@ def find_by_rules(text: str, lang: str | None, types: dict[str, ClauseType]) -> 
         found = _first(_for(clause.patterns, lang), text)
         if found is None:
             continue
-        severity, confidence, evidence = clause.default_severity, 0.7, found.group(0)
+        finding = _finding(clause.id, clause.default_severity, _FOUND_CONFIDENCE, found)
         for level in SEVERITY_ORDER:
-            stronger = _first(_for(clause.severity_patterns.get(level, {}), lang), text)
+            stronger = _severity_match(clause, level, lang, text)
             if stronger is not None:
-                severity, confidence, evidence = level, 0.85, stronger.group(0)
+                finding = _finding(clause.id, level, _GRADED_CONFIDENCE, stronger)
                 break
-        out.append(Finding(clause.id, severity, confidence, " ".join(evidence.split())))
+        out.append(finding)
     return out
 
 
@@ -84,7 +97,5 @@ def fair_reading(finding: Finding, text: str, lang: str | None,
     clause = types.get(finding.type)
     if finding.severity == "low" or clause is None or clause.source != "claudette":
         return finding
-    fair = _first(_for(clause.severity_patterns.get("low", {}), lang), text)
-    if fair is None:
-        return finding
-    return Finding(finding.type, "low", 0.85, " ".join(fair.group(0).split()))
+    fair = _severity_match(clause, "low", lang, text)
+    return finding if fair is None else _finding(finding.type, "low", _GRADED_CONFIDENCE, fair)

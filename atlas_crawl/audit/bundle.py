@@ -18,10 +18,11 @@ from typing import Any, BinaryIO
 
 import psycopg
 
-from atlas_crawl.audit.citation import NotFound, citation, citation_text
+from atlas_crawl.audit.citation import citation, citation_text
 from atlas_crawl.audit.ledger_proofs import inclusion
 from atlas_crawl.diff.render import render_diff
 from atlas_crawl.evidence.warc import WarcPage, write_page, write_warcinfo
+from atlas_crawl.not_found import NotFound
 from atlas_crawl.storage.captures import load_capture
 from atlas_crawl.storage.queries import run
 

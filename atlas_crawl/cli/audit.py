@@ -9,6 +9,7 @@ from pathlib import Path
 
 from atlas_crawl.cli.common import UsageError, connect, database_of, settings_of
 from atlas_crawl.cli.names import record_number
+from atlas_crawl.not_found import NotFound
 from atlas_crawl.storage.database import evidence_dir
 
 
@@ -63,7 +64,7 @@ def _verify_checkpoints(args: argparse.Namespace) -> int:
 
 
 def cmd_warc(args: argparse.Namespace) -> int:
-    from atlas_crawl.audit.bundle import NotFound, write_checks_warc
+    from atlas_crawl.audit.bundle import write_checks_warc
 
     out = Path(args.out or f"atlas-checks-{'-'.join(map(str, args.check_ids))}.warc.gz")
     # Written beside the target and moved into place whole: a failure leaves nothing.
@@ -81,7 +82,7 @@ def cmd_warc(args: argparse.Namespace) -> int:
 
 
 def cmd_cite(args: argparse.Namespace) -> int:
-    from atlas_crawl.audit.citation import NotFound, citation, citation_text
+    from atlas_crawl.audit.citation import citation, citation_text
     from atlas_crawl.audit.ledger_proofs import inclusion
     from atlas_crawl.record_ids import parse_record_id
 
@@ -101,7 +102,7 @@ def cmd_cite(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from atlas_crawl.audit.bundle import NotFound, export_change
+    from atlas_crawl.audit.bundle import export_change
 
     number = record_number(args.change, "change")
     out = Path(args.out or f"atlas-change-{number}.zip")

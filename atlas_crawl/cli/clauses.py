@@ -52,7 +52,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from atlas_crawl.cli.common import connect
     from atlas_crawl.cli.reading import json_line
     from atlas_crawl.history.clause_report import compare_rows, compare_text
-    from atlas_crawl.history.report import NotFound
+    from atlas_crawl.not_found import NotFound
 
     with connect(args) as conn:
         try:

@@ -15,7 +15,7 @@ from atlas_crawl.history.provision_report import (
     provision_text,
     provisions_text,
 )
-from atlas_crawl.history.report import NotFound
+from atlas_crawl.not_found import NotFound
 from atlas_crawl.storage.provisions import rebuild
 
 

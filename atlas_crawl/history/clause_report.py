@@ -9,7 +9,8 @@ from typing import Any
 import psycopg
 
 from atlas_crawl.clauses.taxonomy import RANK, clause_type, taxonomy
-from atlas_crawl.history.report import NotFound, table
+from atlas_crawl.history.report import table
+from atlas_crawl.not_found import NotFound
 from atlas_crawl.storage.queries import run
 
 OTHERS_SHOWN = 5  # "how other platforms handle this", per type

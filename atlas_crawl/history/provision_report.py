@@ -9,7 +9,8 @@ from typing import Any
 import psycopg
 
 from atlas_crawl.history.clause_report import document_types, provision_types, types_text
-from atlas_crawl.history.report import NotFound, table, utc_text
+from atlas_crawl.history.report import table, utc_text
+from atlas_crawl.not_found import NotFound
 from atlas_crawl.storage.queries import run
 
 

@@ -34,6 +34,11 @@ ATLAS_SETTINGS: dict[str, tuple[type, Any]] = {
         f"Mozilla/5.0 (compatible; atlas-crawl/{__version__}; +policy change tracking)",
     ),
     "ATLAS_DOWNLOAD_TIMEOUT": (float, 60.0),
+    # A page larger than this once decompressed, or a text longer than this, is a failed
+    # check ("too large"), decided while the body is read. The largest real policies are
+    # a few MB of HTML and a few hundred thousand characters of text.
+    "ATLAS_MAX_PAGE_BYTES": (int, 32 << 20),
+    "ATLAS_MAX_TEXT_CHARS": (int, 2_000_000),
     "ATLAS_ROBOTSTXT_OBEY": (bool, True),
     "ATLAS_AUTOTHROTTLE": (bool, True),
     "ATLAS_CONDITIONAL_REQUESTS": (bool, True),

@@ -14,6 +14,8 @@ globals().update(from_environment())
 BOT_NAME = "atlas-crawl"
 SPIDER_MODULES = ["atlas_crawl.spiders"]
 NEWSPIDER_MODULE = "atlas_crawl.spiders"
+# `scrapy crawl` exits non-zero as `atlas-crawl crawl` does (a lost database, --strict).
+COMMANDS_MODULE = "atlas_crawl.crawl.commands"
 ADDONS = {"atlas_crawl.crawl.addon.AtlasAddon": 0}
 # Progress while a crawl runs and a summary at its end.
 EXTENSIONS = {"atlas_crawl.crawl.progress.CrawlProgress": 500}

@@ -13,13 +13,15 @@ from atlas_crawl.model import PolicyCheck
 
 
 class ExtractPipeline:
-    def __init__(self, plan: CrawlPlan, stats: Any) -> None:
+    def __init__(self, plan: CrawlPlan, stats: Any, max_text: int = 0) -> None:
         self.plan = plan
         self.stats = stats
+        self.max_text = max_text
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ExtractPipeline:
-        return cls(CrawlPlan.of(crawler), crawler.stats)
+        max_text = crawler.settings.getint("ATLAS_MAX_TEXT_CHARS", 2_000_000)
+        return cls(CrawlPlan.of(crawler), crawler.stats, max_text)
 
     def process_item(self, item: PolicyCheck) -> PolicyCheck:
         check: PolicyCheck = ItemAdapter(item).item
@@ -32,6 +34,15 @@ class ExtractPipeline:
                     self.stats.inc_value("atlas/extraction/same_capture")
                 return check
             extract_check(check)
+            if self.max_text and check.text is not None and len(check.text) > self.max_text:
+                # Cutting and classifying provisions grows with the text: a text far
+                # beyond any real policy's would hold the round.
+                check.fail(
+                    "too large",
+                    f"the extracted text has {len(check.text)} characters, over "
+                    f"ATLAS_MAX_TEXT_CHARS ({self.max_text})",
+                )
+                check.text = None
         if check.rules is None:
             check.rules = check.document.rules_in_force(check.captured_at)
         return check

@@ -218,6 +218,8 @@ class StorePipeline:
                 # Stop fetching what cannot be recorded (the spider closes the crawl at
                 # its next response); the crawl ends non-zero.
                 self.plan.stop_reason = "database lost"
+                if self.stats is not None:  # the exit status says why (crawl.outcome)
+                    self.stats.set_value("atlas/stop_reason", "database lost")
                 log.error(
                     "database lost (%s): %s; stopping the crawl",
                     self.database.source if self.database else "?",

@@ -13,6 +13,7 @@ import psycopg
 
 from atlas_crawl.cli.common import UsageError, connect, database_of, settings_of, use_color
 from atlas_crawl.cli.names import match_one
+from atlas_crawl.crawl.outcome import crawler_stats, exit_status
 from atlas_crawl.storage.migrate import ensure_schema, upgrade
 
 
@@ -75,25 +76,16 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         crawlers.append(crawler)
         process.crawl(crawler, path=args.declarations, documents=declared, **common)
     process.start()
-    stats = [c.stats.get_stats() if c.stats else {} for c in crawlers]
+    stats = [crawler_stats(c) for c in crawlers]
     for values in stats:
         if values.get("atlas/summary"):
             print(values["atlas/summary"])
     if settings.getbool("ATLAS_NOTIFY_AFTER_CRAWL"):
         _deliver_alerts(args, settings)
-    if getattr(process, "bootstrap_failed", False) or any(
-        v.get("finish_reason") not in (None, "finished") or v.get("atlas/unrecorded") for v in stats
-    ):
-        return 1
-    checks = sum(v.get(k, 0) for v in stats for k in v if k.startswith("atlas/checks/"))
-    failed = sum(v.get("atlas/checks/failed", 0) for v in stats)
-    if checks and failed == checks:
-        print(f"atlas-crawl: every check failed ({failed})", file=sys.stderr)
-        return 4
-    if failed and args.strict:
-        print(f"atlas-crawl: {failed} check(s) failed (--strict)", file=sys.stderr)
-        return 3
-    return 0
+    code, message = exit_status(stats, getattr(process, "bootstrap_failed", False), args.strict)
+    if message:
+        print(message, file=sys.stderr)
+    return code
 
 
 def _deliver_alerts(args: argparse.Namespace, settings: Any) -> None:

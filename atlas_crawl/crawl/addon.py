@@ -43,9 +43,14 @@ def derived_settings(settings: BaseSettings) -> dict[str, Any]:
     launch: dict[str, Any] = {"headless": True, "args": CHROMIUM_ARGS}
     if path := chromium_path(settings.get("ATLAS_CHROMIUM_PATH")):
         launch["executable_path"] = path
+    max_page = settings.getint("ATLAS_MAX_PAGE_BYTES", 32 << 20)
     derived: dict[str, Any] = {
         "USER_AGENT": settings.get("ATLAS_USER_AGENT"),
         "DOWNLOAD_TIMEOUT": settings.getfloat("ATLAS_DOWNLOAD_TIMEOUT", 60),
+        # Scrapy stops reading a body over DOWNLOAD_MAXSIZE (announced or received) and
+        # stops decompressing one past it: a gzip bomb costs at most this much.
+        "DOWNLOAD_MAXSIZE": max_page,
+        "DOWNLOAD_WARNSIZE": max_page // 4,
         "ROBOTSTXT_OBEY": settings.getbool("ATLAS_ROBOTSTXT_OBEY", True),
         "AUTOTHROTTLE_ENABLED": settings.getbool("ATLAS_AUTOTHROTTLE", True),
         # Pages rendered at once. Chromium is CPU-bound laying out long policy pages: on

@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import scrapy
+from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
 from scrapy.http import Response
 
 _LOGIN_WORDS = (
@@ -77,3 +78,19 @@ def was_not_modified(response: Response) -> bool:
     """A 304 answer to a request that asked conditionally."""
     asked = response.request.headers if response.request is not None else {}
     return response.status == 304 and (b"If-None-Match" in asked or b"If-Modified-Since" in asked)
+
+
+def too_large(error: BaseException, limit: int) -> str | None:
+    """Why a failed download was a page over the size limit, if it was: Scrapy cancels a
+    body announced or received over ``DOWNLOAD_MAXSIZE``, and stops decompressing one that
+    grows past it (a gzip bomb), each with its own message."""
+    message = str(error)
+    over_limit = isinstance(error, DownloadCancelledError) and "download max size" in message
+    bomb = isinstance(error, IgnoreRequest) and "DOWNLOAD_MAXSIZE" in message
+    if not (over_limit or bomb):
+        return None
+    how = "once decompressed" if bomb else "as sent"
+    return (
+        f"the page is larger than ATLAS_MAX_PAGE_BYTES ({limit} bytes) {how}; "
+        f"reading stopped there ({message.split(' in request ')[0].split(' because ')[-1]})"
+    )

@@ -30,6 +30,7 @@ from atlas_crawl.crawl.responses import (
     keep_document_response,
     memento_time,
     redirect_failure,
+    too_large,
     was_not_modified,
 )
 from atlas_crawl.declarations import (
@@ -267,9 +268,16 @@ class TrackingSpider(scrapy.Spider):
                 if self.settings.getbool("ATLAS_SCREENSHOTS", True):
                     page.screenshot = await page_obj.screenshot(full_page=True, type="png")
             await page_obj.close()
+        limit = self.settings.getint("DOWNLOAD_MAXSIZE")
         if was_not_modified(response):
             check.not_modified = True
             page.body = None  # nothing new to store: the page is the last capture
+        elif limit and len(response.body) > limit:  # a rendered page: the browser read it
+            check.fail(
+                "too large",
+                f"the page holds {len(response.body)} bytes, over ATLAS_MAX_PAGE_BYTES ({limit})",
+            )
+            page.body = None
         elif not 200 <= response.status < 300:
             check.fail("http error", f"HTTP {response.status} from {response.url}")
         elif reason := redirect_failure(requested, response.url):
@@ -290,7 +298,10 @@ class TrackingSpider(scrapy.Spider):
         if not check.pages:
             check.checked_at = check.captured_at = datetime.now(UTC)
         check.pages.append(Page(requested_url=request.url))
-        if failure.check(TimeoutError, TCPTimedOutError):
+        oversize = too_large(failure.value, self.settings.getint("DOWNLOAD_MAXSIZE"))
+        if oversize is not None:
+            check.fail("too large", oversize)
+        elif failure.check(TimeoutError, TCPTimedOutError):
             check.fail("timeout", str(failure.value))
         elif failure.check(DNSLookupError):
             check.fail("dns error", str(failure.value))

@@ -137,7 +137,15 @@ def test_in_a_shared_round_the_confirmation_goes_to_the_round_queue(
     assert refs == [("changed", key), ("unchanged", f"{key}:verify")]
 
 
-def _crawl_through(proxy_url: str, decl: Path, tmp_path: Path, wait: str) -> subprocess.Popen:
+def _crawl_through(
+    proxy_url: str, decl: Path, tmp_path: Path, wait: str, scrapy: bool = False
+) -> subprocess.Popen:
+    """``atlas-crawl crawl`` (or ``scrapy crawl declarations``) of ``decl``."""
+    command = (
+        ["scrapy", "crawl", "declarations", "-a", f"path={decl}"]
+        if scrapy
+        else ["atlas_crawl.cli", "crawl", "--declarations", str(decl)]
+    )
     env = {
         **os.environ,
         "ATLAS_DATABASE_URL": proxy_url,
@@ -147,7 +155,7 @@ def _crawl_through(proxy_url: str, decl: Path, tmp_path: Path, wait: str) -> sub
         "ATLAS_VERIFY_CHANGES": "0",
     }
     return subprocess.Popen(
-        [sys.executable, "-m", "atlas_crawl.cli", "crawl", "--declarations", str(decl)],
+        [sys.executable, "-m", *command],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
 
@@ -193,14 +201,14 @@ def _stop_server(db_url: str, proxy: TcpProxy) -> None:
 
 
 def _crawl_until_the_server_stops(
-    site: Site, tmp_path: Path, db_url: str, wait: str
+    site: Site, tmp_path: Path, db_url: str, wait: str, scrapy: bool = False
 ) -> tuple[TcpProxy, subprocess.Popen]:
     """30 slow pages crawled through a relay to the database, stopped once the first
     check is recorded."""
     port = int(psycopg.conninfo.conninfo_to_dict(db_url).get("port") or 5432)
     proxy = TcpProxy(port)
     decl = _many(site, tmp_path, 30, delay=0.3)
-    crawler = _crawl_through(_proxied(db_url, proxy), decl, tmp_path, wait=wait)
+    crawler = _crawl_through(_proxied(db_url, proxy), decl, tmp_path, wait=wait, scrapy=scrapy)
     _wait_for_checks(db_url, 1)
     _stop_server(db_url, proxy)
     return proxy, crawler
@@ -233,3 +241,13 @@ def test_a_long_database_outage_stops_the_crawl_non_zero(
     with psycopg.connect(db_url) as conn:
         recorded = conn.execute("SELECT count(*) FROM checks").fetchone()[0]
     assert recorded < 30
+
+
+def test_a_long_database_outage_fails_scrapy_crawl_too(
+    site: Site, tmp_path: Path, db_url: str
+) -> None:
+    """Scheduled `scrapy crawl` jobs see only the exit status: the same as atlas-crawl's."""
+    _proxy, crawler = _crawl_until_the_server_stops(site, tmp_path, db_url, "2", scrapy=True)
+    _out, err = crawler.communicate(timeout=120)
+    assert crawler.returncode == 1, err[-3000:]
+    assert "the crawl stopped before its end (database lost)" in err, err[-3000:]

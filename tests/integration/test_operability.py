@@ -235,7 +235,7 @@ def test_an_unreachable_host_is_one_line_per_failure(tmp_path: Path, db_url: str
     )
     env = {**os.environ, "ATLAS_DATABASE_URL": db_url, "ATLAS_EVIDENCE_DIR": str(tmp_path / "e")}
     result = run_scrapy(["crawl", "declarations", "-a", f"path={decl}"], env)
-    assert result.returncode == 0, result.output[-3000:]
+    assert result.returncode == 4, result.output[-3000:]  # its only check failed
     assert "robots.txt" in result.output
     assert "Traceback" not in result.output, result.output[-3000:]
     with psycopg.connect(db_url) as conn:
@@ -252,3 +252,13 @@ def test_version_and_plain_help() -> None:
     assert "crawl an OTA declarations folder (with platforms named, those too)" in " ".join(
         crawl_help.split()
     )
+
+
+def test_scrapy_crawl_exits_as_atlas_crawl_does(tmp_path: Path, db_url: str, site: Site) -> None:
+    decl = _two_documents(site, tmp_path)  # /terms answers 404
+    env = {**os.environ, "ATLAS_DATABASE_URL": db_url, "ATLAS_EVIDENCE_DIR": str(tmp_path / "e")}
+    plain = run_scrapy(["crawl", "declarations", "-a", f"path={decl}"], env)
+    assert plain.returncode == 0, plain.output[-3000:]
+    strict = run_scrapy(["crawl", "declarations", "--strict", "-a", f"path={decl}"], env)
+    assert strict.returncode == 3, strict.output[-3000:]
+    assert "1 check(s) failed (--strict)" in strict.output

@@ -1,0 +1,44 @@
+"""How a crawl ended, as an exit status: one rule for ``atlas-crawl crawl`` and
+``scrapy crawl``, since cron and systemd see nothing else."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+# 0 ran; 1 stopped before its end (a database lost, a crawler that did not start,
+# checks that could not be recorded, an interruption); 3 with --strict when a check
+# failed; 4 when every check failed.
+STOPPED, STRICT_FAILED, ALL_FAILED = 1, 3, 4
+
+
+def crawler_stats(crawler: Any) -> dict[str, Any]:
+    """A crawler's stats, empty for one that never started."""
+    try:
+        stats = crawler.stats
+    except RuntimeError:  # Scrapy sets them when the crawl starts
+        return {}
+    return stats.get_stats() if stats is not None else {}
+
+
+def exit_status(
+    stats: Iterable[Mapping[str, Any]], bootstrap_failed: bool, strict: bool
+) -> tuple[int, str | None]:
+    """The exit status of a crawl from its crawlers' stats, and the line that says why."""
+    stats = list(stats)
+    stopped = [
+        str(v.get("atlas/stop_reason") or v.get("finish_reason"))
+        for v in stats
+        if v.get("finish_reason") not in (None, "finished") or v.get("atlas/unrecorded")
+    ]
+    if bootstrap_failed:
+        return STOPPED, "atlas-crawl: the crawl could not start"
+    if stopped:
+        return STOPPED, f"atlas-crawl: the crawl stopped before its end ({', '.join(stopped)})"
+    checks = sum(v.get(k, 0) for v in stats for k in v if k.startswith("atlas/checks/"))
+    failed = sum(v.get("atlas/checks/failed", 0) for v in stats)
+    if checks and failed == checks:
+        return ALL_FAILED, f"atlas-crawl: every check failed ({failed})"
+    if failed and strict:
+        return STRICT_FAILED, f"atlas-crawl: {failed} check(s) failed (--strict)"
+    return 0, None

@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """Bootstrap and run atlas-crawl with nothing but Python 3.11+ installed.
 
-    python3 dev.py demo     # the offline demo (installs what it needs the first time)
-    python3 dev.py test     # the test suite
+    python3 dev.py demo      # the offline demo (installs what it needs the first time)
+    python3 dev.py test      # the test suite
+    python3 dev.py browser   # Debian's Chromium, for documents that need JavaScript
     python3 dev.py <any atlas-crawl arguments>
 
 The first run creates ``.venv`` beside this file and installs the project into it
-(again whenever pyproject.toml changes). ``test`` also installs Debian's Chromium for
-the rendering tests when it is missing and this is a Debian machine run as root.
+(again whenever pyproject.toml changes). ``test`` installs Debian's Chromium too when the
+tests it runs need a browser (not for tests/unit alone) and it is missing, on a Debian
+machine run as root; it says so first.
 """
 
 from __future__ import annotations
@@ -48,7 +50,8 @@ def ensure_venv() -> None:
 
 
 def ensure_chromium() -> None:
-    """Debian's Chromium for the rendering tests (Playwright cannot download its own here)."""
+    """Debian's Chromium, for rendered documents and the browser tests (Playwright's own
+    download is not used: it needs a host that may be out of reach)."""
     known = [
         "/usr/lib/chromium/chromium",
         "/usr/bin/chromium",
@@ -62,24 +65,43 @@ def ensure_chromium() -> None:
             "(install Debian's chromium or set ATLAS_CHROMIUM_PATH)"
         )
         return
-    _say("installing Debian's chromium for the rendering tests")
+    _say("installing Debian's chromium (apt-get install chromium, about a minute)")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
     subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=True, env=env)
+
+
+def needs_browser(test_args: list[str]) -> bool:
+    """Whether the tests selected may drive a browser: all but tests/unit alone."""
+    paths = [a for a in test_args if not a.startswith("-")]
+    return not paths or any(not a.replace("\\", "/").startswith("tests/unit") for a in paths)
 
 
 def main(argv: list[str]) -> int:
     if not argv or argv[0] in ("-h", "--help"):
         print(__doc__)
         return 0
+    if argv[0] == "browser":
+        ensure_chromium()
+        return 0
     ensure_venv()
     if argv[0] == "test":
-        ensure_chromium()
+        if needs_browser(argv[1:]):
+            ensure_chromium()
         command = [str(PYTHON), "-m", "pytest", *argv[1:]]
     else:
         command = [str(BIN / "atlas-crawl"), *argv]
-    return subprocess.run(command, cwd=ROOT).returncode
+    # The child gets Ctrl-C too and stops as it does; this process only waits for it.
+    process = subprocess.Popen(command, cwd=ROOT)
+    while True:
+        try:
+            return process.wait()
+        except KeyboardInterrupt:
+            continue
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except KeyboardInterrupt:  # during the install: stop quietly, as a shell command does
+        sys.exit(130)

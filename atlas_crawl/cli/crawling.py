@@ -13,7 +13,7 @@ import psycopg
 
 from atlas_crawl.cli.common import UsageError, connect, database_of, settings_of, use_color
 from atlas_crawl.cli.names import match_one
-from atlas_crawl.crawl.outcome import crawler_stats, exit_status
+from atlas_crawl.crawl.outcome import crawler_stats, exit_status, summary_line
 from atlas_crawl.storage.migrate import ensure_schema, upgrade
 
 
@@ -77,9 +77,9 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         process.crawl(crawler, path=args.declarations, documents=declared, **common)
     process.start()
     stats = [crawler_stats(c) for c in crawlers]
-    for values in stats:
-        if values.get("atlas/summary"):
-            print(values["atlas/summary"])
+    for crawler, values in zip(crawlers, stats, strict=True):
+        if line := summary_line(crawler.spidercls.name, values):
+            print(line)
     if settings.getbool("ATLAS_NOTIFY_AFTER_CRAWL"):
         _deliver_alerts(args, settings)
     code, message = exit_status(stats, getattr(process, "bootstrap_failed", False), args.strict)

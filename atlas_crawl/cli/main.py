@@ -283,6 +283,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     except psycopg.OperationalError as exc:
         return _say(f"the database stopped answering: {one_line(exc)}")
+    except KeyboardInterrupt:
+        # Ctrl-C: stop quietly, with the status a shell gives an interrupted command.
+        print("atlas-crawl: interrupted", file=sys.stderr)
+        return 130
     except BrokenPipeError:
         # The reader went away (`atlas-crawl history | head`): nothing more to say.
         devnull = os.open(os.devnull, os.O_WRONLY)

@@ -56,6 +56,11 @@ def cmd_status(args: argparse.Namespace) -> int:
             print(json_line(row))
     elif not rows:
         print("no documents tracked yet: run atlas-crawl crawl")
+    waiting = [r for r in rows if r["tracked"] and r["last_failure_reason"] == "no browser"]
+    if waiting and not args.json:
+        from atlas_crawl.crawl.addon import BROWSER_HELP
+
+        print(f"{len(waiting)} document(s) wait for a browser: {BROWSER_HELP}")
     else:
         columns = ["platform", "document_type", "state", "last_checked_at", "version"]
         print(table(rows, [*columns, "last_changed_at", "last_change_record_id"]))

@@ -38,6 +38,32 @@ def chromium_path(configured: str | None) -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
+BROWSER_HELP = (
+    "install Debian's chromium (python3 dev.py browser, or apt-get install chromium) "
+    "or set ATLAS_CHROMIUM_PATH to a Chromium executable"
+)
+
+
+def _playwright_browser() -> bool:
+    """Whether Playwright's own Chromium was downloaded (where it can be)."""
+    folder = os.environ.get("PLAYWRIGHT_BROWSERS_PATH") or os.path.expanduser(
+        "~/.cache/ms-playwright"
+    )
+    try:
+        return any(name.startswith("chromium") for name in os.listdir(folder))
+    except OSError:
+        return False
+
+
+def browser_problem(configured: str | None) -> str | None:
+    """Why documents that need JavaScript cannot be rendered here, in one line, or None."""
+    if configured and not os.access(configured, os.X_OK):
+        return f"ATLAS_CHROMIUM_PATH={configured}: no such executable; {BROWSER_HELP}"
+    if chromium_path(configured) or _playwright_browser():
+        return None
+    return f"Chromium is missing: {BROWSER_HELP}"
+
+
 def derived_settings(settings: BaseSettings) -> dict[str, Any]:
     """Scrapy's settings as the ATLAS_* ones ask for them."""
     launch: dict[str, Any] = {"headless": True, "args": CHROMIUM_ARGS}

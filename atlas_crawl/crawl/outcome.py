@@ -4,10 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
+from atlas_crawl.crawl.progress import summary
+
 # 0 ran; 1 stopped before its end (a database lost, a crawler that did not start,
-# checks that could not be recorded, an interruption); 3 with --strict when a check
+# checks that could not be recorded, an interruption: Ctrl-C's graceful stop closes with
+# "shutdown", a second Ctrl-C stops the reactor before the spider closes at all); 3 with --strict when a check
 # failed; 4 when every check failed.
 STOPPED, STRICT_FAILED, ALL_FAILED = 1, 3, 4
 
@@ -21,15 +25,27 @@ def crawler_stats(crawler: Any) -> dict[str, Any]:
     return stats.get_stats() if stats is not None else {}
 
 
+def summary_line(name: str, stats: Mapping[str, Any]) -> str | None:
+    """The crawl's summary line; for one stopped before its spider closed (a second
+    Ctrl-C), made here from what its stats hold so far."""
+    if stats.get("atlas/summary"):
+        return str(stats["atlas/summary"])
+    started = stats.get("start_time")
+    if started is None:
+        return None
+    seconds = (datetime.now(UTC) - started).total_seconds()
+    return summary(name, dict(stats), seconds) + " (interrupted)"
+
+
 def exit_status(
     stats: Iterable[Mapping[str, Any]], bootstrap_failed: bool, strict: bool
 ) -> tuple[int, str | None]:
     """The exit status of a crawl from its crawlers' stats, and the line that says why."""
     stats = list(stats)
     stopped = [
-        str(v.get("atlas/stop_reason") or v.get("finish_reason"))
+        str(v.get("atlas/stop_reason") or v.get("finish_reason") or "interrupted")
         for v in stats
-        if v.get("finish_reason") not in (None, "finished") or v.get("atlas/unrecorded")
+        if v.get("finish_reason") != "finished" and v or v.get("atlas/unrecorded")
     ]
     if bootstrap_failed:
         return STOPPED, "atlas-crawl: the crawl could not start"

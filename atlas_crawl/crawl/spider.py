@@ -23,6 +23,7 @@ from scrapy.http import Response
 from twisted.internet.error import DNSLookupError, TCPTimedOutError, TimeoutError
 from twisted.python.failure import Failure
 
+from atlas_crawl.crawl.addon import browser_problem
 from atlas_crawl.crawl.plan import CrawlPlan
 from atlas_crawl.crawl.rendering import declared_selectors, selectors_missing, wait_for_selectors
 from atlas_crawl.crawl.responses import (
@@ -102,6 +103,24 @@ class TrackingSpider(scrapy.Spider):
         untracked = len(tracked) - len(documents)
         # New texts an earlier crawl left unconfirmed (it died, or its re-fetch failed)
         # are confirmed first, before new work; that fetch is their check this time.
+        # Without a browser, the documents that need one fail at once, said once.
+        browser = browser_problem(self.settings.get("ATLAS_CHROMIUM_PATH"))
+        if browser is not None:
+            waiting = [d for d in documents if any(s.render for s in d.rules.sources)]
+            if waiting:
+                names = ", ".join(f"{d.platform} / {d.document_type}" for d in waiting[:5])
+                more = f" and {len(waiting) - 5} more" if len(waiting) > 5 else ""
+                self.logger.error(
+                    "%d document(s) need a browser and were not checked (%s%s): %s",
+                    len(waiting),
+                    names,
+                    more,
+                    browser,
+                )
+            for document in waiting:
+                self.plan.documents_total += 1
+                yield self._no_browser(document, browser)
+            documents = [d for d in documents if d not in waiting]
         pending = [d for d in documents if self.plan.has_pending_candidate(d)]
         for document in pending:
             self.plan.documents_total += 1
@@ -122,6 +141,13 @@ class TrackingSpider(scrapy.Spider):
             )
         if untracked:
             self.logger.info("%d untracked documents: not checked", untracked)
+
+    def _no_browser(self, document: TrackedDocument, problem: str) -> PolicyCheck:
+        """The failed check of a document that needs a browser where there is none."""
+        check = self._new_check(document)
+        check.pages.append(Page(requested_url=document.rules.sources[0].url))
+        check.fail("no browser", problem)
+        return check
 
     def _item_scraped(self, item: Any, **kwargs: Any) -> None:
         """A check that found a new text (a candidate) is fetched again to confirm it:

@@ -262,3 +262,43 @@ def test_scrapy_crawl_exits_as_atlas_crawl_does(tmp_path: Path, db_url: str, sit
     strict = run_scrapy(["crawl", "declarations", "--strict", "-a", f"path={decl}"], env)
     assert strict.returncode == 3, strict.output[-3000:]
     assert "1 check(s) failed (--strict)" in strict.output
+
+
+def test_documents_that_need_a_browser_say_once_how_to_get_one(
+    tmp_path: Path, db_url: str, site: Site
+) -> None:
+    rendered = site.serve("/terms", "<html><body><main id=app></main></body></html>")
+    plain = site.serve("/privacy", page(A))
+    decl = write_declarations(
+        tmp_path / "decl",
+        "Example",
+        {
+            "Terms of Service": {"fetch": rendered, "select": "main", "executeClientScripts": True},
+            "Privacy Policy": {"fetch": plain, "select": "main"},
+        },
+    )
+    not_a_browser = tmp_path / "chromium"
+    not_a_browser.write_text("")  # there, but not an executable
+    env = {
+        **os.environ,
+        "ATLAS_DATABASE_URL": db_url,
+        "ATLAS_EVIDENCE_DIR": str(tmp_path / "e"),
+        "ATLAS_CHROMIUM_PATH": str(not_a_browser),
+    }
+    result = run_scrapy(["crawl", "declarations", "-a", f"path={decl}"], env)
+    assert result.returncode == 0, result.output[-3000:]
+    said = [line for line in result.output.splitlines() if "need a browser" in line]
+    assert len(said) == 1, result.output[-3000:]
+    assert "Example / Terms of Service" in said[0] and "python3 dev.py browser" in said[0]
+    assert "playwright install" not in result.output
+    assert "/terms" not in site.hits
+    with psycopg.connect(db_url) as conn:
+        rows = conn.execute(
+            """SELECT d.document_type, c.outcome, c.failure_reason, c.failure_detail
+               FROM checks c JOIN documents d USING (document_id) ORDER BY 1"""
+        ).fetchall()
+    assert rows[0][:2] == ("Privacy Policy", "first")
+    assert rows[1][:3] == ("Terms of Service", "failed", "no browser")
+    assert "ATLAS_CHROMIUM_PATH" in rows[1][3] and "\n" not in rows[1][3]
+    status = cli("status", db_url=db_url)
+    assert "1 document(s) wait for a browser: install Debian's chromium" in status.stdout

@@ -3,6 +3,8 @@ command line's settings win, the add-on turns them into Scrapy's own."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from scrapy.settings import Settings
 
@@ -58,3 +60,17 @@ def test_scrapy_settings_given_directly_still_win_over_the_addon() -> None:
     settings.set("USER_AGENT", "mine/2", priority="cmdline")
     AtlasAddon().update_settings(settings)
     assert settings["USER_AGENT"] == "mine/2"
+
+
+def test_a_machine_without_chromium_is_told_what_to_install(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from atlas_crawl.crawl import addon
+
+    monkeypatch.setattr(addon.os.path, "exists", lambda path: False)
+    monkeypatch.setattr(addon.shutil, "which", lambda name: None)
+    monkeypatch.setenv("PLAYWRIGHT_BROWSERS_PATH", str(tmp_path))
+    problem = addon.browser_problem(None)
+    assert problem is not None and problem.startswith("Chromium is missing: install Debian")
+    (tmp_path / "chromium-1187").mkdir()  # Playwright's own download, where it could be had
+    assert addon.browser_problem(None) is None

@@ -11,8 +11,8 @@ from atlas_crawl.crawl.progress import summary
 
 # 0 ran; 1 stopped before its end (a database lost, a crawler that did not start,
 # checks that could not be recorded, an interruption: Ctrl-C's graceful stop closes with
-# "shutdown", a second Ctrl-C stops the reactor before the spider closes at all); 3 with --strict when a check
-# failed; 4 when every check failed.
+# "shutdown", a second Ctrl-C stops the reactor before the spider closes at all); 3 with
+# --strict when a check failed; 4 when every check failed.
 STOPPED, STRICT_FAILED, ALL_FAILED = 1, 3, 4
 
 
@@ -45,7 +45,7 @@ def exit_status(
     stopped = [
         str(v.get("atlas/stop_reason") or v.get("finish_reason") or "interrupted")
         for v in stats
-        if v.get("finish_reason") != "finished" and v or v.get("atlas/unrecorded")
+        if (v and v.get("finish_reason") != "finished") or v.get("atlas/unrecorded")
     ]
     if bootstrap_failed:
         return STOPPED, "atlas-crawl: the crawl could not start"

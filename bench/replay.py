@@ -44,7 +44,7 @@ class Sample:
     label: str
     captured_at: datetime
     file: Path
-    reference: Path
+    reference: Path | None  # the archive's own extraction (None where it made none)
 
 
 _LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
@@ -74,7 +74,7 @@ class ReplayResult:
         scores = []
         for s in self.samples:
             text = self.texts.get((s.service, s.terms_type, s.index))
-            if text is None:
+            if text is None or s.reference is None:
                 continue
             key = (hash(text), s.reference)
             if key not in cache:
@@ -83,29 +83,66 @@ class ReplayResult:
         return sum(scores) / max(1, len(scores))
 
     def score(self, excluded: set[tuple[str, str, int]] = frozenset()) -> dict[str, Any]:  # type: ignore[assignment]
-        by_label: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-        for s in self.samples:
-            key = (s.service, s.terms_type, s.index)
-            if key in excluded:
-                continue
-            by_label[s.label][self.outcomes[key][0]] += 1
-        change, same = by_label["change"], by_label["same"]
-        found = change["changed"]
-        false = same["changed"]
-        failed = sum(v["failed"] for v in by_label.values())
-        flagged = sum(v["changed"] for k, v in by_label.items() if k in ("change", "same"))
-        return {
-            "changes": sum(change.values()),
-            "changes_found": found,
-            "recall": found / max(1, sum(change.values())),
-            "same": sum(same.values()),
-            "false_changes": false,
-            "false_change_rate": false / max(1, sum(same.values())),
-            "precision": found / max(1, flagged),
-            "failed_checks": failed,
-            "text_agreement": round(self.text_agreement(), 4),
-            "by_label": {k: dict(v) for k, v in by_label.items()},
-        }
+        scored = {k: v[0] for k, v in self.outcomes.items()}
+        return {**score_outcomes(self.samples, scored, excluded),
+                "text_agreement": round(self.text_agreement(), 4)}  # fmt: skip
+
+
+def score_outcomes(
+    samples: list[Sample],
+    outcomes: dict[tuple[str, str, int], str],
+    excluded: set[tuple[str, str, int]] = frozenset(),  # type: ignore[assignment]
+) -> dict[str, Any]:
+    """Precision, recall, false changes and failed checks of outcomes against labels."""
+    by_label: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for s in samples:
+        key = (s.service, s.terms_type, s.index)
+        if key in excluded:
+            continue
+        by_label[s.label][outcomes[key]] += 1
+    change, same = by_label["change"], by_label["same"]
+    found = change["changed"]
+    false = same["changed"]
+    failed = sum(v["failed"] for v in by_label.values())
+    flagged = sum(v["changed"] for k, v in by_label.items() if k in ("change", "same"))
+    return {
+        "changes": sum(change.values()),
+        "changes_found": found,
+        "recall": found / max(1, sum(change.values())),
+        "same": sum(same.values()),
+        "false_changes": false,
+        "false_change_rate": false / max(1, sum(same.values())),
+        "precision": found / max(1, flagged),
+        "failed_checks": failed,
+        "by_label": {k: dict(v) for k, v in by_label.items()},
+    }
+
+
+def peer_outcomes(corpus: Path, samples: list[Sample]) -> dict[tuple[str, str, int], str] | None:
+    """The peer's own result per capture (``ota_extractor_rows.jsonl``, where the corpus
+    has it) as outcomes: an error is a failed check, a text is compared with the peer's
+    previous text of the document, as a tracker would."""
+    rows_file = corpus / "ota_extractor_rows.jsonl"
+    if not rows_file.exists():
+        return None
+    rows = {}
+    for line in rows_file.read_text().splitlines():
+        row = json.loads(line)
+        rows[(row["service"], row["terms_type"], row["index"])] = row
+    outcomes: dict[tuple[str, str, int], str] = {}
+    last: dict[tuple[str, str], str] = {}
+    for s in sorted(samples, key=lambda x: (x.service, x.terms_type, x.index)):
+        key, doc = (s.service, s.terms_type, s.index), (s.service, s.terms_type)
+        row = rows.get(key, {})
+        if "sha256" not in row:
+            outcomes[key] = "failed"
+        elif doc not in last:
+            outcomes[key] = "first"
+        else:
+            outcomes[key] = "unchanged" if last[doc] == row["sha256"] else "changed"
+        if "sha256" in row:
+            last[doc] = row["sha256"]
+    return outcomes
 
 
 def load_samples(corpus: Path) -> list[Sample]:
@@ -120,7 +157,7 @@ def load_samples(corpus: Path) -> list[Sample]:
                 row["label"],
                 datetime.fromisoformat(row["captured_at"]),
                 corpus / row["file"],
-                corpus / row["reference_version"],
+                corpus / row["reference_version"] if row.get("reference_version") else None,
             )
         )
     return samples
@@ -281,6 +318,22 @@ def main() -> int:
         adjusted = result.score(audited(result.samples))
         adjusted.pop("by_label")
         print("after the audit of mislabelled samples:", json.dumps(adjusted, indent=2))
+    peer = peer_outcomes(corpus, result.samples)
+    if peer is not None:
+        peer_score = score_outcomes(result.samples, peer)
+        peer_score.pop("by_label")
+        print("the peer's own extractor on the same captures:", json.dumps(peer_score, indent=2))
+        lost = [
+            s
+            for s in result.samples
+            if result.outcomes[(s.service, s.terms_type, s.index)][0] == "failed"
+            and peer[(s.service, s.terms_type, s.index)] != "failed"
+            and s.reference is not None
+        ]
+        print(f"failed here where the peer extracted a text the archive kept: {len(lost)}")
+        for s in lost:
+            reason = result.outcomes[(s.service, s.terms_type, s.index)][1]
+            print(f"  {s.label:9} {s.service} / {s.terms_type} #{s.index} {reason or ''}")
     failures: dict[str, int] = defaultdict(int)
     for outcome, reason in result.outcomes.values():
         if outcome == "failed":

@@ -65,7 +65,7 @@ WHERE c.change_id = %(change_id)s;
 SELECT platform, document_type, url, record_id, tracked, untracked_at, last_checked_at,
        last_outcome, last_failure_reason, last_failure_detail, last_success_at,
        version_number, version_record_id, current_since, last_change_record_id,
-       last_changed_at, failing_checks, failing_since
+       last_changed_at, failing_checks, failing_since, last_change_review_reason
 FROM document_status
 WHERE tracked OR %(all)s
 ORDER BY tracked DESC, failing_checks DESC, failing_since, last_checked_at IS NOT NULL,

@@ -65,13 +65,13 @@ crawl_agent AS (
 INSERT INTO checks (document_id, checked_at, captured_at, outcome, failure_reason,
     failure_detail, requested_url, final_url, http_status, fetcher, user_agent,
     raw_sha256, text_sha256, crawl_id, evidence_hash, warc_digest,
-    verifies_check_id, source_ref, version_id)
+    verifies_check_id, source_ref, version_id, review_reason, review_detail)
 VALUES (%(document)s, %(checked)s, %(captured)s, %(outcome)s, %(reason)s,
     %(detail)s, %(requested)s, %(final)s, %(status)s, %(fetcher)s,
     CASE WHEN %(agent)s::text = (SELECT user_agent FROM crawl_agent) THEN NULL
          ELSE %(agent)s::text END,
     %(raw)s, %(text)s, %(crawl)s::text, %(evidence)s, %(warc)s, %(verifies)s,
-    %(source)s, %(version)s)
+    %(source)s, %(version)s, %(review)s, %(review_detail)s)
 RETURNING check_id
 
 -- name: insert_check_page

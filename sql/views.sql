@@ -43,10 +43,14 @@ SELECT c.change_id,
        c.date_only,
        c.record_id,
        d.record_id       AS document_record_id,
-       c.kind_reason
+       c.kind_reason,
+       -- Why the new text was held for a second look (migration 014): 'too short'.
+       k.review_reason,
+       k.review_detail
 FROM changes c
 JOIN documents d USING (document_id)
-JOIN platforms p USING (platform_id);
+JOIN platforms p USING (platform_id)
+JOIN checks k ON k.check_id = c.check_id;
 
 CREATE OR REPLACE VIEW document_checks AS
 SELECT k.check_id,
@@ -75,7 +79,9 @@ SELECT k.check_id,
            WHERE l.document_id = k.document_id AND l.check_id < k.check_id
            ORDER BY l.check_id DESC LIMIT 1)) AS previous_evidence_hash,
        k.warc_digest,
-       k.verifies_check_id
+       k.verifies_check_id,
+       k.review_reason,
+       k.review_detail
 FROM checks k
 JOIN documents d USING (document_id)
 LEFT JOIN crawls cr USING (crawl_id)
@@ -133,7 +139,8 @@ SELECT p.name                AS platform,
        c.record_id           AS last_change_record_id,
        c.detected_at         AS last_changed_at,
        s.failing_checks,
-       s.failing_since
+       s.failing_since,
+       c.review_reason       AS last_change_review_reason
 FROM documents d
 JOIN platforms p USING (platform_id)
 LEFT JOIN LATERAL (
@@ -147,8 +154,9 @@ LEFT JOIN LATERAL (
     SELECT version_id, version_number, record_id, first_seen_at FROM versions
     WHERE document_id = d.document_id ORDER BY version_number DESC LIMIT 1) v ON true
 LEFT JOIN LATERAL (
-    SELECT change_id, record_id, detected_at FROM changes
-    WHERE document_id = d.document_id ORDER BY change_id DESC LIMIT 1) c ON true
+    SELECT ch.change_id, ch.record_id, ch.detected_at, dk.review_reason
+    FROM changes ch JOIN checks dk ON dk.check_id = ch.check_id
+    WHERE ch.document_id = d.document_id ORDER BY ch.change_id DESC LIMIT 1) c ON true
 LEFT JOIN LATERAL (
     SELECT count(*) AS failing_checks, min(checked_at) AS failing_since FROM checks f
     WHERE f.document_id = d.document_id AND f.outcome = 'failed'

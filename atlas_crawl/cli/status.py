@@ -39,6 +39,8 @@ def state(row: dict[str, Any], now: datetime) -> str:
         )
     if row["last_outcome"] == "candidate":
         return "new text, awaiting confirmation"
+    if row.get("last_change_review_reason"):
+        return f"ok; last change flagged for review ({row['last_change_review_reason']})"
     return "ok"
 
 

@@ -17,7 +17,7 @@ from atlas_crawl.extraction.markdown import to_markdown
 from atlas_crawl.extraction.normalize import normalize_text
 from atlas_crawl.extraction.pdf import is_pdf, pdf_text
 from atlas_crawl.extraction.selection import apply_remove, apply_select
-from atlas_crawl.extraction.walls import wall_reason
+from atlas_crawl.extraction.walls import placeholder_reason, wall_reason
 
 # Bump when a change to extraction can change the text of an unchanged page: versions
 # record it, so re-extraction can tell technical changes from content changes.
@@ -66,6 +66,9 @@ def extract_source(body: bytes, source: Source, content_type: str = "") -> str:
         raise ExtractionError("blocked", wall)
     if not text.strip():
         raise ExtractionError("empty extraction", "the selected content has no text")
+    placeholder = placeholder_reason(text)
+    if placeholder:
+        raise ExtractionError("placeholder", placeholder)
     return text
 
 

@@ -124,6 +124,14 @@ def _dates(c: dict[str, Any]) -> str:
     return "The document states no date."
 
 
+def _review_line(c: dict[str, Any]) -> str:
+    """A change recorded from a text held for a second look: said before anything else."""
+    return (
+        f"Flagged for review ({c['review_reason']}): {c['review_detail']}; a second fetch "
+        "found the same text, so it is recorded, but check the page before relying on it."
+    )
+
+
 def _day(value: date) -> str:
     return value.isoformat()
 
@@ -159,6 +167,7 @@ def _text_lines(summary: Summary) -> list[str]:
     lines = [summary.title]
     lines += [_mark_line(m) for m in summary.marks]
     lines += [
+        *([_review_line(c)] if c.get("review_reason") else []),
         f"Detected {_utc(c['detected_at'])}. {_dates(c)}",
         _count_line(summary),
         *(f"  - {_provision_line(p)}" for p in summary.shown()),
@@ -180,6 +189,8 @@ def _html(summary: Summary) -> str:
     if summary.marks:
         parts.append("<p><strong>" + "<br>".join(e(_mark_line(m)) for m in summary.marks)
                      + "</strong></p>")  # fmt: skip
+    if c.get("review_reason"):
+        parts.append(f"<p><strong>{e(_review_line(c))}</strong></p>")
     parts.append(f"<p>Detected {e(_utc(c['detected_at']))}. {e(_dates(c))}</p>")
     parts.append(f"<p>{e(_count_line(summary))}</p>")
     if summary.provisions:

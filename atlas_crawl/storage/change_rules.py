@@ -70,35 +70,45 @@ def too_short(text: str, current: str, min_length_ratio: float) -> str | None:
     )
 
 
-_HTML_ENDS = (b"</html>", b"</body>")
+_HTML_ENDS = (b"</html", b"</body")
+# How much of a PDF's end may follow its last %%EOF (trailing bytes some servers add).
+_PDF_TAIL = 4096
 
 
 def ends_properly(body: bytes, content_type: str = "") -> bool:
-    """Whether a page's bytes end as a whole document does: an HTML page with its
-    closing ``</body>`` or ``</html>`` near the end, a PDF with its ``%%EOF``."""
-    tail = body[-1024:].rstrip().lower()
+    """Whether a page's bytes hold the end of a whole document: an HTML page its closing
+    ``</body>`` or ``</html>`` (anywhere: scripts and comments may follow them), a PDF its
+    ``%%EOF`` near the end."""
     if body[:5] == b"%PDF-" or "pdf" in content_type.lower():
-        return b"%%eof" in tail
-    return any(end in tail for end in _HTML_ENDS)
+        return b"%%eof" in body[-_PDF_TAIL:].lower()
+    lowered = body.lower()  # only for a new text: never on a routine recheck
+    return any(end in lowered for end in _HTML_ENDS)
 
 
 def truncation(
     new_pages: Sequence[tuple[bytes, str]],
     old_pages: Callable[[], Sequence[tuple[bytes, str]]],
 ) -> str | None:
-    """Why the new capture is taken as cut off, if it is: a page that stops mid-document
-    where the same page of the current version's capture ended properly (a connection
-    cut short, a server that sent part of the page with a matching length). The current
-    capture (``old_pages``) is read only when a new page does stop early."""
+    """Why the new capture is taken as cut off, if it is: a page that holds no end of
+    document at all, is smaller than the same page of the current version's capture, and
+    that capture did end properly (a connection cut short, a server that sent part of
+    the page with a matching length). A page that merely ends oddly (scripts or comments
+    after ``</html>``, markup without closing tags as the previous capture had them too)
+    is no evidence. The current capture (``old_pages``) is read only when a new page
+    has no end."""
     cut = [i for i, (body, ctype) in enumerate(new_pages) if not ends_properly(body, ctype)]
     if not cut:
         return None
     old = old_pages()
     for position in cut:
-        if position < len(old) and ends_properly(*old[position]):
+        if position >= len(old):
+            continue
+        new_size, old_size = len(new_pages[position][0]), len(old[position][0])
+        if new_size < old_size and ends_properly(*old[position]):
             return (
-                f"page {position + 1} ({len(new_pages[position][0])} bytes) stops before the "
-                "end of the document, where the current version's capture ended properly"
+                f"page {position + 1} ({new_size} bytes, the current version's capture "
+                f"{old_size}) stops before the end of the document: no closing </body>, "
+                "</html> or %%EOF, where the current version's capture had one"
             )
     return None
 

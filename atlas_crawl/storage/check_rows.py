@@ -132,10 +132,12 @@ def insert_check(
     verifies: int | None = None,
     version_id: int | None = None,
     ledger: list[Entry] | None = None,
+    review: tuple[str, str] | None = None,
 ) -> int:
-    """The check's row (and its pages'); its ledger entry joins ``ledger``."""
+    """The check's row (and its pages'); its ledger entry joins ``ledger``. ``review``:
+    why a new text is held for a second look, and the evidence."""
     first = rec.pages[0] if rec.pages else Page(rec.url)
-    text_sha256 = rec.text_sha256 if outcome != "failed" or reason == "too short" else None
+    text_sha256 = rec.text_sha256 if outcome != "failed" else None
     warc = warc or []
     # Stored (and hashed) only when the fetch ended elsewhere (migration 008).
     final_url = None if first.final_url == first.requested_url else first.final_url
@@ -173,6 +175,8 @@ def insert_check(
             "verifies": verifies,
             "source": rec.source_ref,
             "version": version_id,
+            "review": review[0] if review else None,
+            "review_detail": review[1] if review else None,
         },
     ).fetchone()
     assert row is not None

@@ -297,14 +297,16 @@ class _Check:
         if cut:
             return self.failed("truncated", cut)
         current = version_row(self.conn, latest.version_id)[3]
+        # A much shorter text is believed only once a second fetch finds it again: it is
+        # a candidate whatever ``verify`` says, and its change is flagged for review. A
+        # real rewrite to a short notice is so one confirmation late, never refused.
         short = too_short(rec.text, current, min_length_ratio)
-        if short and not self._short_seen_before():
-            return self.failed("too short", short)
+        review = ("too short", short) if short else None
         if candidate is not None:
             # A third text: the pending candidate was not it either.
             set_outcome(self.conn, candidate, "unconfirmed")
-        if verify:
-            check_id = self._insert("candidate", warc=self._warc())
+        if verify or review:
+            check_id = self._insert("candidate", warc=self._warc(), review=review)
             return CheckResult(check_id, "candidate", unconfirmed_check_id=candidate)
         check_id = self._insert("changed", warc=self._warc())
         version_id, change_id, made_kind = record_change(
@@ -328,14 +330,6 @@ class _Check:
             change_id,
             change_kind=made_kind,
             unconfirmed_check_id=candidate,
-        )
-
-    def _short_seen_before(self) -> bool:
-        """Whether the previous check found this same too-short text (so it is real)."""
-        previous = self.previous
-        return (
-            previous.last_reason == "too short"
-            and previous.last_text_sha256 == self.rec.text_sha256
         )
 
 

@@ -164,14 +164,40 @@ def test_bot_walls_are_failures(page: bytes) -> None:
     assert err.value.reason == "blocked"
 
 
-def test_a_wall_is_named_by_its_first_marker_as_written() -> None:
+def test_a_wall_is_named_by_its_evidence() -> None:
     page = (
         b"<html><body><main><script src='/Challenge-Platform/x.js'></script>"
-        b"<div id='DataDome'></div><p>One moment.</p></main></body></html>"
+        b"<iframe src='https://geo.Captcha-Delivery.com/captcha/?x=1'></iframe>"
+        b"<p>One moment.</p></main></body></html>"
     )
     with pytest.raises(ExtractionError) as err:
         extract_source(page, Source("https://x.test/", select=("main",)))
-    assert err.value.detail == "bot or captcha wall (Challenge-Platform)"
+    assert err.value.detail == "bot or captcha wall (challenge widget 'captcha-delivery.com')"
+    titled = b"<html><head><title>Just a moment...</title></head><body><main>.</main></body>"
+    with pytest.raises(ExtractionError) as err:
+        extract_source(titled, Source("https://x.test/", select=("main",)))
+    assert err.value.detail == "bot or captcha wall (page title 'just a moment...')"
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        b"<script src='/cdn-cgi/challenge-platform/scripts/jsd/main.js'></script>",
+        b"<script>window.__CF$cv$params={r:'x'};var a='challenge-platform';</script>",
+        b"<script src='https://js.datadome.co/tags.js'></script><script>dd={}</script>",
+        b"<script src='https://www.google.com/recaptcha/api.js?render=k'></script>",
+    ],
+)
+def test_a_short_policy_loading_a_bot_protection_script_is_no_wall(script: bytes) -> None:
+    """Bot-protection services put their scripts into ordinary pages: a short real
+    notice that loads one is read, not refused."""
+    page = (
+        b"<html><head><title>Legal notice</title>" + script + b"</head><body><main>"
+        b"<h1>Legal notice</h1><p>This site is published by Example SAS, 1 rue de la Paix, "
+        b"Paris. We value your privacy: see our privacy policy.</p></main></body></html>"
+    )
+    text = extract_source(page, Source("https://x.test/", select=("main",)))
+    assert text.startswith("# Legal notice")
 
 
 def test_pdf_documents_are_read() -> None:

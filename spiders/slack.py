@@ -9,6 +9,8 @@ class SlackSpider(PolicySpider):
         Document(
             "Privacy Policy",
             select="main#main",
+            # The sidebar of links to the other trust and legal pages is inside main.
+            remove=[".legal-sidebar"],
             combine=[
                 {"fetch": "https://slack.com/trust/privacy/privacy-policy"},
                 {"fetch": "https://slack.com/trust/data-management/privacy-principles"},
@@ -17,6 +19,7 @@ class SlackSpider(PolicySpider):
         Document(
             "Terms of Service",
             select="main#main",
+            remove=[".legal-sidebar"],
             combine=[
                 {"fetch": "https://slack.com/main-services-agreement"},
                 {"fetch": "https://slack.com/slack-supplemental-terms"},

@@ -22,7 +22,7 @@ RETURNING document_id
 SELECT 1 FROM documents WHERE document_id = %(document)s FOR UPDATE
 
 -- name: check_by_source_ref
-SELECT check_id FROM checks WHERE source_ref = %(source)s
+SELECT check_id, outcome FROM checks WHERE source_ref = %(source)s
 
 -- name: previous_page_capture
 -- The same page's previous capture (the base of a delta). A check without page rows

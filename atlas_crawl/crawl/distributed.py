@@ -7,10 +7,13 @@ over the documents; what this module adds to scrapy-redis makes that pass exact:
 
 - seeding: every process yields every due document, but only the first to reach Redis
   enqueues it (a set of seeded documents per round), so each is queued once per round;
-- leases: a process that takes a request from the queue records it as in flight, under
-  its own heartbeat key; when the check is recorded the entry goes. A process that dies
-  stops beating; whichever process is idle next puts its in-flight requests back in the
-  queue. Nobody closes while the round still has work in flight;
+- leases: a process takes a request from the queue and moves it, in one Redis script,
+  to a list of its own; then records it as in flight under its document, and only then
+  drops it from that list (one transaction), so a process killed at any point holds
+  every request it took in one place or the other. When the check is recorded the entry
+  goes. A process that dies stops beating; whichever process is idle next puts its
+  requests back in the queue, first fetches and confirming re-fetches alike. Nobody
+  closes while the round still has work in flight;
 - the database: each check of a round carries ``source_ref = round:...``, unique in
   ``checks``, so a document re-queued after its first process had already recorded it
   (killed between commit and release) is never recorded twice.
@@ -36,6 +39,17 @@ log = logging.getLogger(__name__)
 
 # Round keys disappear from Redis after two days: a round is one pass, not a history.
 ROUND_TTL_SECONDS = 2 * 24 * 3600
+
+# Pop the first request of the (priority) queue and keep it in the taker's own list, at
+# once: between the two, a killed process would lose it.
+_TAKE = """
+local item = redis.call('ZRANGE', KEYS[1], 0, 0)
+if #item == 0 then return false end
+redis.call('ZREMRANGEBYRANK', KEYS[1], 0, 0)
+redis.call('RPUSH', KEYS[2], item[1])
+redis.call('EXPIRE', KEYS[2], ARGV[1])
+return item[1]
+"""
 
 
 def distributed_settings(url: str) -> dict[str, Any]:
@@ -94,7 +108,9 @@ class RoundScheduler(Scheduler):
         self.seeded_key = f"{self.prefix}:seeded"
         self.owner_key = f"{self.prefix}:inflight"
         self.request_key = f"{self.prefix}:inflight-requests"
+        self.taken_key = self._taken_key(self.worker)
         super().open(spider)
+        self._take = self.server.register_script(_TAKE)
         self._beat()
         self._heartbeat: asyncio.TimerHandle | None = None
         self._schedule_beat()
@@ -115,6 +131,9 @@ class RoundScheduler(Scheduler):
     # Heartbeat: a worker is alive while its key exists.
     def _worker_key(self, worker: str) -> str:
         return f"{self.prefix}:worker:{worker}"
+
+    def _taken_key(self, worker: str) -> str:
+        return f"{self.prefix}:taken:{worker}"
 
     def _beat(self) -> None:
         self.server.set(self._worker_key(self.worker), "1", px=int(self.lease * 1000))
@@ -145,14 +164,20 @@ class RoundScheduler(Scheduler):
         return bool(queued)
 
     def next_request(self) -> Any:
-        request = super().next_request()
-        key = request_key(request.meta) if request is not None else None
+        encoded = self._take(keys=[self.queue_key, self.taken_key], args=[ROUND_TTL_SECONDS])
+        if encoded is None:
+            return None
+        request = self.queue._decode_request(encoded)
+        if self.stats:
+            self.stats.inc_value("scheduler/dequeued/redis", spider=self.spider)
+        key = request_key(request.meta)
+        pipe = self.server.pipeline(transaction=True)
         if key is not None:
-            pipe = self.server.pipeline()
             pipe.hset(self.owner_key, key, self.worker)
-            pipe.hset(self.request_key, key, self.queue._encode_request(request))
-            pipe.execute()
-            self._expire(self.owner_key, self.request_key)
+            pipe.hset(self.request_key, key, encoded)
+        pipe.lrem(self.taken_key, 1, encoded)
+        pipe.execute()
+        self._expire(self.owner_key, self.request_key)
         return request
 
     def _item_done(self, item: Any, **kwargs: Any) -> None:
@@ -169,7 +194,8 @@ class RoundScheduler(Scheduler):
         return int(released)
 
     def _reclaim(self, stale: Any) -> int:
-        """Put back in the queue the in-flight requests whose owner ``stale`` accepts."""
+        """Put back in the queue the requests held by the workers ``stale`` accepts: in
+        flight, or taken and not yet recorded as in flight."""
         back = 0
         for raw_key, raw_owner in self.server.hgetall(self.owner_key).items():
             key, owner = _text(raw_key), _text(raw_owner)
@@ -182,6 +208,16 @@ class RoundScheduler(Scheduler):
             self.queue.push(self.queue._decode_request(encoded))
             back += 1
             log.warning("round %s: %s was in flight at %s; queued again", self.round, key, owner)
+        taken_prefix = self._taken_key("")
+        for raw_list in self.server.scan_iter(match=f"{taken_prefix}*"):
+            owner = _text(raw_list)[len(taken_prefix) :]
+            if not stale(owner):
+                continue
+            # LPOP hands each request to one process only.
+            while (encoded := self.server.lpop(raw_list)) is not None:
+                self.queue.push(self.queue._decode_request(encoded))
+                back += 1
+                log.warning("round %s: a request taken at %s; queued again", self.round, owner)
         return back
 
     def _on_idle(self, spider: Any = None) -> None:

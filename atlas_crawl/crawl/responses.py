@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 import scrapy
 from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
 from scrapy.http import Response
+from twisted.internet.error import DNSLookupError, TCPTimedOutError, TimeoutError
+from twisted.python.failure import Failure
 
 _LOGIN_WORDS = (
     "login",
@@ -94,3 +96,19 @@ def too_large(error: BaseException, limit: int) -> str | None:
         f"the page is larger than ATLAS_MAX_PAGE_BYTES ({limit} bytes) {how}; "
         f"reading stopped there ({message.split(' in request ')[0].split(' because ')[-1]})"
     )
+
+
+def fetch_failure(failure: Failure, limit: int) -> tuple[str, str]:
+    """The reason and detail of a failed check from a download that failed."""
+    oversize = too_large(failure.value, limit)
+    if oversize is not None:
+        return "too large", oversize
+    if failure.check(TimeoutError, TCPTimedOutError):
+        return "timeout", str(failure.value)
+    if failure.check(DNSLookupError):
+        return "dns error", str(failure.value)
+    if failure.check(IgnoreRequest):
+        return "not fetched", str(failure.value) or "request ignored (robots.txt?)"
+    name = type(failure.value).__name__
+    reason = "timeout" if "timeout" in name.lower() else "fetch error"
+    return reason, f"{name}: {failure.value}"

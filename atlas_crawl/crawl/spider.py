@@ -10,7 +10,6 @@ store pipeline fills before the first request.
 from __future__ import annotations
 
 import asyncio
-import functools
 import inspect
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -18,20 +17,23 @@ from typing import Any, ClassVar
 
 import scrapy
 from scrapy import signals
-from scrapy.exceptions import CloseSpider, DontCloseSpider, IgnoreRequest
+from scrapy.exceptions import CloseSpider, DontCloseSpider
 from scrapy.http import Response
-from twisted.internet.error import DNSLookupError, TCPTimedOutError, TimeoutError
 from twisted.python.failure import Failure
 
 from atlas_crawl.crawl.addon import browser_problem
 from atlas_crawl.crawl.plan import CrawlPlan
-from atlas_crawl.crawl.rendering import declared_selectors, selectors_missing, wait_for_selectors
+from atlas_crawl.crawl.rendering import (
+    declared_selectors,
+    render_meta,
+    selectors_missing,
+    waiting_for_browser,
+)
 from atlas_crawl.crawl.responses import (
     decoded_headers,
-    keep_document_response,
+    fetch_failure,
     memento_time,
     redirect_failure,
-    too_large,
     was_not_modified,
 )
 from atlas_crawl.declarations import (
@@ -88,7 +90,7 @@ class TrackingSpider(scrapy.Spider):
             source_ref=self.plan.round_ref(document, verifying),
         )
 
-    async def start(self) -> AsyncIterator[scrapy.Request]:
+    async def start(self) -> AsyncIterator[scrapy.Request | PolicyCheck]:
         self._filter_warned: set[tuple[str, str]] = set()
         due_hours = float(
             getattr(self, "due", None) or self.settings.getfloat("ATLAS_DUE_HOURS", 0)
@@ -104,23 +106,12 @@ class TrackingSpider(scrapy.Spider):
         # New texts an earlier crawl left unconfirmed (it died, or its re-fetch failed)
         # are confirmed first, before new work; that fetch is their check this time.
         # Without a browser, the documents that need one fail at once, said once.
-        browser = browser_problem(self.settings.get("ATLAS_CHROMIUM_PATH"))
-        if browser is not None:
-            waiting = [d for d in documents if any(s.render for s in d.rules.sources)]
-            if waiting:
-                names = ", ".join(f"{d.platform} / {d.document_type}" for d in waiting[:5])
-                more = f" and {len(waiting) - 5} more" if len(waiting) > 5 else ""
-                self.logger.error(
-                    "%d document(s) need a browser and were not checked (%s%s): %s",
-                    len(waiting),
-                    names,
-                    more,
-                    browser,
-                )
-            for document in waiting:
-                self.plan.documents_total += 1
-                yield self._no_browser(document, browser)
-            documents = [d for d in documents if d not in waiting]
+        problem = browser_problem(self.settings.get("ATLAS_CHROMIUM_PATH"))
+        waiting = waiting_for_browser(documents, problem, self.logger)
+        for document in waiting:
+            self.plan.documents_total += 1
+            yield self._no_browser(document, problem or "")
+        documents = [d for d in documents if d not in waiting]
         pending = [d for d in documents if self.plan.has_pending_candidate(d)]
         for document in pending:
             self.plan.documents_total += 1
@@ -154,11 +145,20 @@ class TrackingSpider(scrapy.Spider):
         in a shared round at once, into the round's queue, so that whichever process
         lives on finishes it; alone, once the first pass is over."""
         result = getattr(item, "result", None)
-        if result is None or result.outcome != "candidate" or item.verifying:
+        if result is None or item.verifying:
             return
         if self.settings.get("ATLAS_REDIS_URL"):
-            self.crawler.engine.crawl(self._confirmation(item.document))
-        else:
+            if result.outcome == "candidate":
+                self.crawler.engine.crawl(self._confirmation(item.document))
+            elif result.outcome == "duplicate" and result.pending_candidate:
+                # The check was recorded by a process that died before it queued the
+                # confirmation (its fetch was put back and fetched again here). Queued
+                # again outside the round's seeding: should the dead process's own
+                # confirmation be queued after all, the second is a recorded duplicate.
+                request = self._confirmation(item.document)
+                request.meta["atlas_seed"] = False
+                self.crawler.engine.crawl(request)
+        elif result.outcome == "candidate":
             self._to_verify.append(item.document)
 
     def _on_idle(self) -> None:
@@ -220,21 +220,8 @@ class TrackingSpider(scrapy.Spider):
             if validators.last_modified:
                 headers["If-Modified-Since"] = validators.last_modified
         if source.render:
-            served: dict[str, Any] = {}
-            meta.update(
-                playwright=True,
-                playwright_include_page=True,
-                playwright_page_goto_kwargs={
-                    "wait_until": self.settings.get("ATLAS_RENDER_WAIT_UNTIL", "load")
-                },
-                playwright_page_event_handlers={
-                    "response": functools.partial(keep_document_response, served)
-                },
-                atlas_served=served,
-            )
-            wait = wait_for_selectors(source, self._selector_wait)
-            if wait is not None:
-                meta["playwright_page_methods"] = [wait]
+            wait_until = self.settings.get("ATLAS_RENDER_WAIT_UNTIL", "load")
+            meta.update(render_meta(source, wait_until, self._selector_wait))
         return scrapy.Request(
             source.url,
             headers=headers or None,
@@ -324,19 +311,7 @@ class TrackingSpider(scrapy.Spider):
         if not check.pages:
             check.checked_at = check.captured_at = datetime.now(UTC)
         check.pages.append(Page(requested_url=request.url))
-        oversize = too_large(failure.value, self.settings.getint("DOWNLOAD_MAXSIZE"))
-        if oversize is not None:
-            check.fail("too large", oversize)
-        elif failure.check(TimeoutError, TCPTimedOutError):
-            check.fail("timeout", str(failure.value))
-        elif failure.check(DNSLookupError):
-            check.fail("dns error", str(failure.value))
-        elif failure.check(IgnoreRequest):
-            check.fail("not fetched", str(failure.value) or "request ignored (robots.txt?)")
-        else:
-            name = type(failure.value).__name__
-            reason = "timeout" if "timeout" in name.lower() else "fetch error"
-            check.fail(reason, f"{name}: {failure.value}")
+        check.fail(*fetch_failure(failure, self.settings.getint("DOWNLOAD_MAXSIZE")))
         yield check
 
 

@@ -39,10 +39,11 @@ def lock_document(conn: psycopg.Connection, rec: CheckRecord) -> int:
     return int(row[0])
 
 
-def recorded_source(conn: psycopg.Connection, source_ref: str) -> int | None:
-    """The check already recorded from ``source_ref`` (an import, a round's check)."""
+def recorded_source(conn: psycopg.Connection, source_ref: str) -> tuple[int, str] | None:
+    """The check already recorded from ``source_ref`` (an import, a round's check), and
+    its outcome as it stands now."""
     row = conn.execute(query("check_by_source_ref"), {"source": source_ref}).fetchone()
-    return int(row[0]) if row else None
+    return (int(row[0]), str(row[1])) if row else None
 
 
 def already_recorded(conn: psycopg.Connection, rec: CheckRecord) -> CheckResult | None:

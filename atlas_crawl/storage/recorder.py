@@ -94,7 +94,7 @@ def record_check(
             # (a resumed import, a round's document checked by two processes).
             done = recorded_source(conn, rec.source_ref)
             if done is not None:
-                return CheckResult(done, "duplicate")
+                return CheckResult(done[0], "duplicate", pending_candidate=done[1] == "candidate")
         store_captures(conn, document_id, rec.pages)
         step = _Check(conn, document_id, rec, previous_checks(conn, document_id), write_warc)
         result = _outcome(step, min_length_ratio, reextract, verify, kind)

@@ -75,6 +75,9 @@ class CheckResult:
     change_kind: str | None = None
     verified: bool = False  # this check confirmed a candidate: the change is recorded
     unconfirmed_check_id: int | None = None  # a candidate this check did not confirm
+    # A duplicate of a check recorded earlier in the round that is still a candidate:
+    # its confirming re-fetch may have died with the process that recorded it.
+    pending_candidate: bool = False
 
 
 # Re-extracts stored pages ``(body, content_type)`` with a stored declaration; used to

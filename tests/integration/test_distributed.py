@@ -123,3 +123,82 @@ def test_a_killed_process_loses_nothing(
     _assert_exactly_once(db, round_name)
     log = (tmp_path / "b.log").read_text()
     assert "queued again" in log, "the killed process's requests in flight were picked up"
+
+
+CHANGING = 200
+
+
+def _changing_platforms(site: Site, tmp_path: Path, version: int) -> Path:
+    folder = tmp_path / "changing"
+    for i in range(CHANGING):
+        path = f"/changing/{i}"
+        site.serve(
+            path,
+            f"<html><main><h1>Policy {i}</h1><p>Version {version} of policy {i}: we collect "
+            f"your e-mail address.</p></main></html>",
+        )
+        site.routes[path].delay = 0.05
+        write_declarations(
+            folder,
+            f"Changing{i:03d}",
+            {"Privacy Policy": {"fetch": site.url(path), "select": "main"}},
+        )
+    return folder
+
+
+def _verify_checks(db: psycopg.Connection, round_name: str) -> int:
+    return db.execute(
+        "SELECT count(*) FROM checks WHERE source_ref LIKE %s",
+        (f"round:declarations:{round_name}:%:verify",),
+    ).fetchone()[0]
+
+
+@pytest.mark.parametrize(
+    ("first_checks", "confirmations"),
+    [(5, 0), (60, 20), (150, 120)],
+    ids=["before-confirmations", "during", "after-most"],
+)
+def test_a_killed_process_leaves_no_change_unconfirmed(
+    site: Site,
+    tmp_path: Path,
+    db: psycopg.Connection,
+    db_url: str,
+    redis_url: str,
+    first_checks: int,
+    confirmations: int,
+) -> None:
+    """Every one of 200 pages changes; one of two processes is killed at a point of the
+    round. The survivor finishes it: every change confirmed in the same round, none left a
+    candidate, each check recorded once."""
+    folder = _changing_platforms(site, tmp_path, version=1)
+    setup = _worker(folder, f"setup-{uuid.uuid4().hex[:8]}", db_url, redis_url, tmp_path, "s")
+    assert setup.wait(timeout=300) == 0, (tmp_path / "s.log").read_text()[-3000:]
+    _changing_platforms(site, tmp_path, version=2)
+    round_name = f"test-{uuid.uuid4().hex[:8]}"
+    doomed = _worker(folder, round_name, db_url, redis_url, tmp_path, "a")
+    survivor = _worker(folder, round_name, db_url, redis_url, tmp_path, "b")
+    deadline = time.monotonic() + 240
+    while (
+        sum(_round_checks(db, round_name).values()) - _verify_checks(db, round_name) < first_checks
+        or _verify_checks(db, round_name) < confirmations
+    ):
+        assert time.monotonic() < deadline, "the round did not get there"
+        assert survivor.poll() is None and doomed.poll() is None, "a process ended early"
+        time.sleep(0.02)
+    doomed.send_signal(signal.SIGKILL)
+    doomed.wait(timeout=30)
+    assert survivor.wait(timeout=300) == 0, (tmp_path / "b.log").read_text()[-3000:]
+
+    left = db.execute(
+        "SELECT outcome, count(*) FROM checks WHERE source_ref LIKE %s GROUP BY 1",
+        (f"round:declarations:{round_name}:%",),
+    ).fetchall()
+    assert dict(left).get("candidate", 0) == 0, left
+    changes = db.execute("SELECT count(*), count(*) FILTER (WHERE verified) FROM changes")
+    assert changes.fetchone() == (CHANGING, CHANGING)
+    # Each check of the round once: a first fetch and a confirmation per document.
+    refs = db.execute(
+        "SELECT source_ref, count(*) FROM checks WHERE source_ref LIKE %s GROUP BY 1",
+        (f"round:declarations:{round_name}:%",),
+    ).fetchall()
+    assert len(refs) == 2 * CHANGING and {n for _, n in refs} == {1}

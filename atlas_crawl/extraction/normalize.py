@@ -9,7 +9,8 @@ from functools import lru_cache
 from urllib.parse import parse_qsl, urldefrag, urlencode, urljoin, urlsplit, urlunsplit
 
 # Invisible characters that pages sprinkle in or drop between builds.
-_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
+# NUL too: a glyph a PDF does not map; PostgreSQL text cannot hold it.
+_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff\u00ad\x00"
 _BLANK_RUNS = re.compile(r"\n{3,}")
 
 

@@ -46,7 +46,13 @@ def _platforms(site: Site, tmp_path: Path, delay: float) -> Path:
 
 
 def _worker(
-    folder: Path, round_name: str, db_url: str, redis_url: str, tmp_path: Path, name: str
+    folder: Path,
+    round_name: str,
+    db_url: str,
+    redis_url: str,
+    tmp_path: Path,
+    name: str,
+    concurrency: int = 2,
 ) -> subprocess.Popen[str]:
     env = {
         **os.environ,
@@ -58,7 +64,7 @@ def _worker(
     command = [
         sys.executable, "-m", "scrapy", "crawl", "declarations",
         "-a", f"path={folder}", "-a", f"round={round_name}",
-        "-s", "AUTOTHROTTLE_ENABLED=0", "-s", "CONCURRENT_REQUESTS=2",
+        "-s", "AUTOTHROTTLE_ENABLED=0", "-s", f"CONCURRENT_REQUESTS={concurrency}",
     ]  # fmt: skip
     log = (tmp_path / f"{name}.log").open("w")
     return subprocess.Popen(
@@ -175,8 +181,10 @@ def test_a_killed_process_leaves_no_change_unconfirmed(
     assert setup.wait(timeout=300) == 0, (tmp_path / "s.log").read_text()[-3000:]
     _changing_platforms(site, tmp_path, version=2)
     round_name = f"test-{uuid.uuid4().hex[:8]}"
-    doomed = _worker(folder, round_name, db_url, redis_url, tmp_path, "a")
-    survivor = _worker(folder, round_name, db_url, redis_url, tmp_path, "b")
+    # Scrapy's default concurrency: many checks between fetch, commit and the signal
+    # that queues their confirmations.
+    doomed = _worker(folder, round_name, db_url, redis_url, tmp_path, "a", concurrency=16)
+    survivor = _worker(folder, round_name, db_url, redis_url, tmp_path, "b", concurrency=16)
     deadline = time.monotonic() + 240
     while (
         sum(_round_checks(db, round_name).values()) - _verify_checks(db, round_name) < first_checks

@@ -215,3 +215,11 @@ def test_cloudflare_decoder() -> None:
 
 def test_fixtures_carry_their_notice() -> None:
     assert "ODC-BY" in (Path(FIXTURES) / "NOTICE.md").read_text()
+
+
+def test_nul_characters_never_reach_a_text() -> None:
+    """A PDF's unmapped glyphs come out of its text layer as NUL, which PostgreSQL text
+    cannot hold: the check was lost with a database error."""
+    from atlas_crawl.extraction.normalize import normalize_text
+
+    assert normalize_text("Menu\x00Options \x00 cocher\n") == "MenuOptions  cocher\n"

@@ -19,8 +19,9 @@ from typing import Any, BinaryIO
 import psycopg
 
 from atlas_crawl.audit.citation import citation, citation_text
-from atlas_crawl.audit.ledger_proofs import inclusion
+from atlas_crawl.audit.ledger_proofs import inclusion, inclusions
 from atlas_crawl.diff.render import render_diff
+from atlas_crawl.evidence.ledger import FIELDS, canonical
 from atlas_crawl.evidence.warc import WarcPage, write_page, write_warcinfo
 from atlas_crawl.not_found import NotFound
 from atlas_crawl.storage.captures import load_capture
@@ -87,9 +88,12 @@ def export_change(conn: psycopg.Connection, change_id: int, out: Path) -> dict[s
         raise NotFound(f"no change with id {change_id}")
     _, record_id, old_check, new_check, old_text, new_text, patch, old_n, new_n, verifier = row
     files: dict[str, bytes] = {}
+    captures: dict[int, list[str]] = {}
     for side, check_id in (("before", old_check), ("after", new_check)):
         for page in check_pages(conn, check_id):
-            files[f"{side}/capture-{page['position']}.html"] = page["body"]
+            name = f"{side}/capture-{page['position']}.html"
+            files[name] = page["body"]
+            captures.setdefault(check_id, []).append(name)
     files["before/text.md"] = old_text.encode("utf-8")
     files["after/text.md"] = new_text.encode("utf-8")
     files["diff/patch.txt"] = patch.encode("utf-8")
@@ -107,9 +111,14 @@ def export_change(conn: psycopg.Connection, change_id: int, out: Path) -> dict[s
     proof = inclusion(conn, "change", change_id)
     if proof is not None:
         files["ledger/proof.json"] = (json.dumps(proof, indent=2) + "\n").encode("utf-8")
-        for module, name in (("atlas_crawl.evidence", "merkle.py"),
-                             ("atlas_crawl.audit", "check_proof.py")):  # fmt: skip
-            files[f"ledger/{name}"] = resources.files(module).joinpath(name).read_bytes()
+    # Every record the bundle rests on, with its proof: verify_bundle.py ties the files
+    # to them.
+    files["ledger/entries.json"] = (
+        json.dumps(_ledger_evidence(conn, change_id, old_check, new_check, verifier, captures),
+                   indent=2) + "\n").encode("utf-8")  # fmt: skip
+    for module, name in (("atlas_crawl.evidence", "merkle.py"),
+                         ("atlas_crawl.audit", "check_proof.py")):  # fmt: skip
+        files[f"ledger/{name}"] = resources.files(module).joinpath(name).read_bytes()
     cite = citation(conn, f"AC-C-{change_id}")
     manifest = {
         "change": record_id,
@@ -122,17 +131,57 @@ def export_change(conn: psycopg.Connection, change_id: int, out: Path) -> dict[s
             name: {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
             for name, data in sorted(files.items())
         },
-        "how_to_check": "sha256sum each file and compare with 'files'; the texts' SHA-256 "
-        "are the citation's text hashes; the captures' SHA-256 are the capture hashes "
-        "recorded by the crawler; evidence.warc.gz opens in any WARC tool; "
-        "`python ledger/check_proof.py ledger/proof.json` proves the change is in the "
-        "ledger under the operator's signed checkpoint.",
+        "how_to_check": "python3 verify_bundle.py: every file's SHA-256, the texts, "
+        "captures and diff against the ledger entries of the change, its versions and "
+        "checks, and those entries against the operator's signed checkpoint (Python's "
+        "standard library; the signature with the cryptography package). "
+        "evidence.warc.gz opens in any WARC tool.",
     }
     lines = [citation_text(cite), "", "Files (SHA-256):"]
     lines += [f"  {v['sha256']}  {name}" for name, v in manifest["files"].items()]
+    checker = resources.files("atlas_crawl.audit").joinpath("verify_bundle.py").read_bytes()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as bundle:
         for name, data in files.items():
             bundle.writestr(name, data)
+        bundle.writestr("verify_bundle.py", checker)
         bundle.writestr("manifest.json", json.dumps(manifest, indent=2))
         bundle.writestr("MANIFEST.txt", "\n".join(lines) + "\n")
     return manifest
+
+
+def _ledger_evidence(
+    conn: psycopg.Connection,
+    change_id: int,
+    old_check: int,
+    new_check: int,
+    verifier: int | None,
+    captures: dict[int, list[str]],
+) -> dict[str, Any]:
+    """The ledger entries of the change, its two versions and their checks with their
+    proofs, and each check's hashed fields with its predecessor's hash: what ties the
+    bundle's files to the signed ledger."""
+    versions = conn.execute(
+        "SELECT from_version_id, to_version_id FROM changes WHERE change_id = %s", (change_id,)
+    ).fetchone()
+    assert versions is not None
+    checks = [("before", old_check), ("after", new_check)]
+    checks += [("verifier", verifier)] if verifier else []
+    wanted = [("change", "change", change_id), ("before version", "version", versions[0]),
+              ("after version", "version", versions[1])]  # fmt: skip
+    wanted += [(f"{role} check", "check", check_id) for role, check_id in checks]
+    evidence = inclusions(conn, wanted)
+    columns = ", ".join(FIELDS)
+    evidence["checks"] = []
+    for role, check_id in checks:
+        row = conn.execute(
+            f"SELECT {columns} FROM checks WHERE check_id = %s", (check_id,)
+        ).fetchone()
+        previous = conn.execute(
+            "SELECT previous_evidence_hash FROM document_checks WHERE check_id = %s", (check_id,)
+        ).fetchone()
+        assert row is not None and previous is not None
+        fields = {name: canonical(value) for name, value in zip(FIELDS, row, strict=True)}
+        evidence["checks"].append({"role": role, "check_id": check_id, "fields": fields,
+                                   "previous": previous[0],
+                                   "captures": captures.get(check_id, [])})  # fmt: skip
+    return evidence

@@ -122,3 +122,30 @@ def inclusion(conn: psycopg.Connection, kind: str, record: int) -> dict[str, Any
         checkpoint=as_dict(stored),
     )
     return out
+
+
+def inclusions(conn: psycopg.Connection, wanted: list[tuple[str, str, int]]) -> dict[str, Any]:
+    """Proofs that several records (``(role, kind, record)``) are in the ledger under
+    the latest checkpoint, from one read of the ledger: for an evidence bundle."""
+    positions = [(role, kind, record, ledger.position_of(conn, kind, record))
+                 for role, kind, record in wanted]  # fmt: skip
+    missing = [f"{kind} {record}" for _, kind, record, at in positions if at is None]
+    if missing:
+        return {"status": f"no ledger entry for {', '.join(missing)}"}
+    stored = ledger.latest_checkpoint(conn)
+    covered = stored.tree_size if stored else 0
+    last = max(at for *_, at in positions if at is not None)
+    if stored is None or last >= covered:
+        return {"status": "not yet covered by a checkpoint (run atlas-crawl checkpoint, then "
+                "export again)"}  # fmt: skip
+    rows = list(ledger.rows(conn, covered))
+    leaves = [r.leaf for r in rows]
+    entries = []
+    for role, kind, record, at in positions:
+        assert at is not None
+        entries.append({
+            "role": role, "kind": kind, "record": record, "position": at,
+            "entry": rows[at].entry, "leaf": leaves[at].hex(),
+            "proof": [h.hex() for h in merkle.inclusion_proof(at, leaves)],
+        })  # fmt: skip
+    return {"status": "covered", "checkpoint": as_dict(stored), "entries": entries}

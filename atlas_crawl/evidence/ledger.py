@@ -29,14 +29,15 @@ FIELDS = (
 )
 
 
-def _canonical(value: Any) -> Any:
+def canonical(value: Any) -> Any:
+    """A field as it is hashed (times in UTC, to the microsecond)."""
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat(timespec="microseconds")
     return value
 
 
 def evidence_hash(fields: dict[str, Any], previous: str | None) -> str:
-    payload = {name: _canonical(fields.get(name)) for name in FIELDS}
+    payload = {name: canonical(fields.get(name)) for name in FIELDS}
     payload["previous"] = previous or ""
     data = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(data.encode("utf-8")).hexdigest()

@@ -91,8 +91,10 @@ def main(argv: list[str]) -> int:
         command = [str(PYTHON), "-m", "pytest", *argv[1:]]
     else:
         command = [str(BIN / "atlas-crawl"), *argv]
+    # The commands atlas-crawl suggests are run the way this one was.
+    env = {**os.environ, "ATLAS_COMMAND": f"python3 {os.path.relpath(__file__)}"}
     # The child gets Ctrl-C too and stops as it does; this process only waits for it.
-    process = subprocess.Popen(command, cwd=ROOT)
+    process = subprocess.Popen(command, cwd=ROOT, env=env)
     while True:
         try:
             return process.wait()

@@ -5,6 +5,7 @@ own time as ``Memento-Datetime`` (so the declaration history in force then appli
 and runs one real crawl. The checks recorded are then scored against the labels.
 
     python bench/replay.py [CORPUS_DIR]      # default ../shared/corpus/demo
+    python bench/replay.py CORPUS_DIR --score-database=URL   # score a replayed database
 
 Uses ATLAS_DATABASE_URL when set (the database is emptied first!), else a fresh
 database on the local server or the embedded one.
@@ -174,7 +175,9 @@ def _localize(declarations: Path, out: Path, base: str, keep: set[tuple[str, str
         if file.name.endswith(".history.json"):
             continue
         data = json.loads(file.read_text())
-        service = data["name"]
+        # The corpus names a service by its file (the declared name may be spelt
+        # otherwise: "LibHéros" in LibHeros.json); the replay names it the same way.
+        service = file.name[: -len(".json")]
         terms = {}
         for terms_type, decl in data["terms"].items():
             if (service, terms_type) not in keep:
@@ -188,6 +191,9 @@ def _localize(declarations: Path, out: Path, base: str, keep: set[tuple[str, str
         if not terms:
             continue
         (out / file.name).write_text(json.dumps({"name": service, "terms": terms}))
+        filters = file.with_name(file.name[: -len(".json")] + ".filters.js")
+        if filters.exists():
+            (out / filters.name).write_text(filters.read_text())
         history = file.with_name(file.name[:-5] + ".history.json")
         if history.exists():
             old = json.loads(history.read_text())
@@ -229,7 +235,6 @@ def replay(corpus: Path, db_url: str, workdir: Path, log: Any = None) -> ReplayR
     replayer = LocalSite()
     env = {**os.environ, "ATLAS_DATABASE_URL": db_url, "ATLAS_ROBOTSTXT_OBEY": "0"}
     started = time.perf_counter()
-    order: dict[tuple[str, str], list[Sample]] = defaultdict(list)
     try:
         for k in range(rounds):
             present = {doc: items[k] for doc, items in per_doc.items() if k < len(items)}
@@ -241,7 +246,6 @@ def replay(corpus: Path, db_url: str, workdir: Path, log: Any = None) -> ReplayR
                     Content_Type="application/pdf" if body[:5] == b"%PDF-" else "text/html",
                     Memento_Datetime=format_datetime(s.captured_at, True),
                 )
-                order[(service, terms_type)].append(s)
             folder = workdir / f"round-{k:03d}"
             _localize(corpus / "declarations", folder, replayer.base, set(present))
             proc = subprocess.run(
@@ -272,38 +276,63 @@ def replay(corpus: Path, db_url: str, workdir: Path, log: Any = None) -> ReplayR
     finally:
         replayer.close()
     seconds = time.perf_counter() - started
-    outcomes: dict[tuple[str, str, int], tuple[str, str | None]] = {}
+    outcomes, texts = read_outcomes(db_url, per_doc)
+    return ReplayResult(samples, outcomes, seconds, rounds, texts)
+
+
+def read_outcomes(
+    db_url: str, per_doc: dict[tuple[str, str], list[Sample]]
+) -> tuple[dict[tuple[str, str, int], tuple[str, str | None]], dict[tuple[str, str, int], str]]:
+    """Each sample's outcome (and text) from a replayed database. Round k is the k-th
+    crawl; a sample with no check in its round was never recorded (a check lost to an
+    error): it counts as failed."""
     with psycopg.connect(db_url) as conn:
+        crawls = [r[0] for r in conn.execute(
+            "SELECT crawl_id FROM checks GROUP BY crawl_id ORDER BY min(check_id)")]  # fmt: skip
         # A technical change (new rules, same page) is scored apart from content changes.
         # One sample per document and crawl: its first check (a re-fetch that confirms
         # a new text belongs to the same sample; the first check carries the outcome).
         rows = conn.execute(
             """SELECT DISTINCT ON (k.document_id, k.crawl_id) k.platform, k.document_type,
                       CASE WHEN c.kind = 'technical' THEN 'technical' ELSE k.outcome END,
-                      k.failure_reason, k.check_id, coalesce(v.text, cv.text)
+                      k.failure_reason, k.crawl_id, coalesce(v.text, cv.text)
                FROM document_checks k LEFT JOIN document_changes c USING (check_id)
                LEFT JOIN versions v ON v.version_id = k.version_id
                LEFT JOIN checks nk ON nk.verifies_check_id = k.check_id
                LEFT JOIN versions cv ON cv.version_id = nk.version_id
                ORDER BY k.document_id, k.crawl_id, k.check_id"""
         ).fetchall()
-        rows = sorted(rows, key=lambda r: r[4])
-    seen: dict[tuple[str, str], int] = defaultdict(int)
+    round_of = {crawl: k for k, crawl in enumerate(crawls)}
+    outcomes: dict[tuple[str, str, int], tuple[str, str | None]] = {
+        (s.service, s.terms_type, s.index): ("failed", "not recorded")
+        for items in per_doc.values()
+        for s in items
+    }
     texts: dict[tuple[str, str, int], str] = {}
-    for platform, doc_type, outcome, reason, _, text in rows:
-        s = order[(platform, doc_type)][seen[(platform, doc_type)]]
-        seen[(platform, doc_type)] += 1
+    for platform, doc_type, outcome, reason, crawl, text in rows:
+        s = per_doc[(platform, doc_type)][round_of[crawl]]
         outcomes[(s.service, s.terms_type, s.index)] = (outcome, reason)
         if text is not None:
             texts[(s.service, s.terms_type, s.index)] = text
-    return ReplayResult(samples, outcomes, seconds, rounds, texts)
+    return outcomes, texts
 
 
 def main() -> int:
-    corpus = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT.parent / "shared/corpus/demo"
-    db_url = _fresh_database()
-    with tempfile.TemporaryDirectory(prefix="atlas-replay-") as tmp:
-        result = replay(corpus, db_url, Path(tmp), log=lambda m: print(m, file=sys.stderr))
+    args = [a for a in sys.argv[1:] if not a.startswith("--score-database=")]
+    corpus = Path(args[0]) if args else ROOT.parent / "shared/corpus/demo"
+    scored = [a.split("=", 1)[1] for a in sys.argv[1:] if a.startswith("--score-database=")]
+    if scored:  # score a database replayed earlier, without crawling again
+        samples = load_samples(corpus)
+        per_doc: dict[tuple[str, str], list[Sample]] = defaultdict(list)
+        for s in samples:
+            per_doc[(s.service, s.terms_type)].append(s)
+        outcomes, texts = read_outcomes(scored[0], per_doc)
+        rounds = max(len(v) for v in per_doc.values())
+        result = ReplayResult(samples, outcomes, 0.0, rounds, texts)
+    else:
+        db_url = _fresh_database()
+        with tempfile.TemporaryDirectory(prefix="atlas-replay-") as tmp:
+            result = replay(corpus, db_url, Path(tmp), log=lambda m: print(m, file=sys.stderr))
     score = result.score()
     print(
         json.dumps(

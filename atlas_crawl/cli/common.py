@@ -39,3 +39,24 @@ def use_color(choice: str) -> bool:
     if choice == "never":
         return False
     return sys.stdout.isatty() and os.environ.get("NO_COLOR") is None
+
+
+def command_name() -> str:
+    """How the user can run atlas-crawl again from where they stand, for the commands a
+    command suggests: ``python3 dev.py`` when started through it, ``atlas-crawl`` when
+    that is on the PATH, else the path of this very executable."""
+    import shutil
+    from pathlib import Path
+
+    if started_as := os.environ.get("ATLAS_COMMAND"):
+        return started_as
+    running = Path(sys.argv[0]).resolve() if sys.argv and sys.argv[0] else None
+    found = shutil.which("atlas-crawl")
+    if found and (running is None or Path(found).resolve() == running):
+        return "atlas-crawl"
+    if running is not None and running.name == "atlas-crawl":
+        try:
+            return os.path.relpath(running)
+        except ValueError:
+            return str(running)
+    return f"{Path(sys.executable).name} -m atlas_crawl.cli"

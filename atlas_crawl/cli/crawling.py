@@ -11,10 +11,43 @@ from typing import Any
 
 import psycopg
 
-from atlas_crawl.cli.common import UsageError, connect, database_of, settings_of, use_color
+from atlas_crawl.cli.common import (
+    UsageError,
+    command_name,
+    connect,
+    database_of,
+    settings_of,
+    use_color,
+)
 from atlas_crawl.cli.names import match_one
 from atlas_crawl.crawl.outcome import crawler_stats, exit_status, summary_line
 from atlas_crawl.storage.migrate import ensure_schema, upgrade
+
+
+def cmd_db_stop(args: argparse.Namespace) -> int:
+    from atlas_crawl.storage.database import data_dir
+    from atlas_crawl.storage.embedded import EmbeddedError, stop
+
+    settings = settings_of(args)
+    url = settings.get("ATLAS_DATABASE_URL") or ""
+    if url and not url.startswith("embedded:"):
+        raise UsageError(f"{url.split('@')[-1]} is not the embedded server: stop it as you run it")
+    try:
+        print(stop(data_dir(settings) / "pgdata"))
+    except EmbeddedError as exc:
+        raise UsageError(str(exc)) from None
+    return 0
+
+
+def cmd_db_shell(args: argparse.Namespace) -> int:
+    from atlas_crawl.storage.embedded import EmbeddedError, run_psql
+
+    db = database_of(args)
+    db.connect().close()  # a plain one-line error when it cannot be reached
+    try:
+        return run_psql(db.url)
+    except EmbeddedError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
@@ -179,4 +212,4 @@ def cmd_reextract(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from atlas_crawl.demo.run import run_demo
 
-    return run_demo(settings_of(args), color=use_color(args.color))
+    return run_demo(settings_of(args), color=use_color(args.color), command=command_name())

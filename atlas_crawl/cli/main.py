@@ -19,6 +19,8 @@ from atlas_crawl.cli.common import UsageError
 from atlas_crawl.cli.crawling import (
     cmd_backfill,
     cmd_crawl,
+    cmd_db_shell,
+    cmd_db_stop,
     cmd_db_upgrade,
     cmd_demo,
     cmd_reextract,
@@ -50,6 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
     db_sub.add_parser("upgrade", help="apply migrations and recreate views").set_defaults(
         func=cmd_db_upgrade
     )
+    db_sub.add_parser("stop", help="stop the embedded PostgreSQL").set_defaults(func=cmd_db_stop)
+    db_sub.add_parser(
+        "shell", help="psql on the database the settings name (the embedded one included)"
+    ).set_defaults(func=cmd_db_shell)
 
     crawl = sub.add_parser("crawl", help="check platforms' documents (all, or those named)")
     crawl.add_argument(

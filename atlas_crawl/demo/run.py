@@ -87,7 +87,9 @@ def _crawl(declarations: Path, url: str) -> None:
     subprocess.run(command, env=env, check=True)
 
 
-def run_demo(settings: BaseSettings, color: bool = False) -> int:
+def run_demo(settings: BaseSettings, color: bool = False, command: str | None = None) -> int:
+    """The demo; ``command`` is how the user runs atlas-crawl, for the commands it
+    suggests at its end."""
     print("atlas-crawl demo: starting the embedded PostgreSQL ...", flush=True)
     url = _fresh_database(data_dir(settings))
     site = _PolicySite()
@@ -123,12 +125,13 @@ def run_demo(settings: BaseSettings, color: bool = False) -> int:
         # The same change, clause by clause: which provision changed, with its record ID.
         print("\n$ atlas-crawl history --provisions")
         print(recent_provisions_text(recent_provision_rows(conn, 1, PLATFORM, None), 1))
+    me = f"{command or 'atlas-crawl'} --database-url embedded:{DEMO_DATABASE}"
     print(
         f"\nThe demo database is {DEMO_DATABASE} in the embedded server; query it with the "
         f"SQL views described in the README, or read it with the CLI:\n"
-        f"  atlas-crawl --database-url embedded:{DEMO_DATABASE} history\n"
-        f"  atlas-crawl --database-url embedded:{DEMO_DATABASE} provisions '{PLATFORM}' "
-        "'Privacy Policy'\n"
-        f"  atlas-crawl --database-url embedded:{DEMO_DATABASE} compare ai-training"
+        f"  {me} history\n"
+        f"  {me} provisions '{PLATFORM}' 'Privacy Policy'\n"
+        f"  {me} compare ai-training\n"
+        f"  {me} db stop        # stop the embedded server when done"
     )
     return 0

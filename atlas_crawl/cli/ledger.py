@@ -35,8 +35,20 @@ def cmd_checkpoint(args: argparse.Namespace) -> int:
     from atlas_crawl.audit.ledger_proofs import LedgerMismatch, make_checkpoint
 
     path = key_path(args)
+    named = getattr(args, "key", None) or settings_of(args).get("ATLAS_SIGNING_KEY")
+    if not path.exists() and named:
+        raise UsageError(f"no signing key at {path}: make one with atlas-crawl keygen --key {path}")
     if not path.exists():
-        raise UsageError(f"no signing key at {path}: make one with atlas-crawl keygen")
+        # The first checkpoint of a default setup makes the operator's key, and says so.
+        try:
+            public = generate_key(path)
+        except CheckpointError as exc:
+            raise UsageError(str(exc)) from None
+        print(
+            f"atlas-crawl: made the signing key {path} (keep it secret, back it up; "
+            f"public key {public}, also in {path}.pub: publish it with your checkpoints)",
+            file=sys.stderr,
+        )
     try:
         key = load_key(path)
         with connect(args, autocommit=True) as conn:

@@ -27,3 +27,23 @@ def test_classify_command_reads_and_writes_json_lines() -> None:
         input='{"text": "ok"}\n{"txt": 1}\n', capture_output=True, text=True, cwd=ROOT,
     )  # fmt: skip
     assert bad.returncode == 2 and "stdin line 2" in bad.stderr
+    assert len(bad.stdout.splitlines()) == 1, "the good line before the bad one is answered"
+
+
+def test_classify_answers_each_line_as_it_comes_and_refuses_an_unknown_language() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "atlas_crawl.cli", "classify"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=ROOT,
+    )  # fmt: skip
+    assert process.stdin is not None and process.stdout is not None
+    process.stdin.write(json.dumps({"text": LINKEDIN, "lang": "EN"}) + "\n")
+    process.stdin.flush()
+    # The answer comes while the input is still open (no waiting for its end).
+    answer = json.loads(process.stdout.readline())
+    assert answer["clause_types"][0]["type"] == "ai-training"
+    process.stdin.write(json.dumps({"text": "Bonjour.", "lang": "english"}) + "\n")
+    process.stdin.close()
+    assert process.wait(timeout=60) == 2
+    error = process.stderr.read() if process.stderr else ""
+    assert "stdin line 2: unknown lang 'english' (known: de, en, fr, it, pl" in error

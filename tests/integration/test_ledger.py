@@ -196,3 +196,18 @@ def test_an_inclusion_proof_checks_offline(
         cwd=unpacked, capture_output=True, text=True,
     )  # fmt: skip
     assert forged.returncode == 1 and "NOT PROVEN" in forged.stdout
+
+
+def test_the_first_checkpoint_makes_the_key_and_says_where(
+    crawl: CrawlRunner, site: Site, tmp_path: Path, db_url: str
+) -> None:
+    _history(crawl, site, tmp_path)
+    data = tmp_path / "data"
+    first = cli("checkpoint", db_url=db_url, env={"ATLAS_DATA_DIR": str(data)})
+    assert first.returncode == 0, first.stderr
+    assert f"made the signing key {data / 'ledger-key.pem'}" in first.stderr
+    assert (data / "ledger-key.pem").exists() and (data / "ledger-key.pem.pub").exists()
+    again = cli("checkpoint", db_url=db_url, env={"ATLAS_DATA_DIR": str(data)})
+    assert again.returncode == 0 and "made the signing key" not in again.stderr
+    named = cli("checkpoint", "--key", str(tmp_path / "typo.pem"), db_url=db_url)
+    assert named.returncode == 2 and "no signing key at" in named.stderr

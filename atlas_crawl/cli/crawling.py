@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -97,7 +98,13 @@ def cmd_crawl(args: argparse.Namespace) -> int:
             raise UsageError(str(exc)) from None
     elif args.round:
         common["round"] = args.round
+    # Quiet unless asked: progress, warnings and the summary (ATLAS_LOG_LEVEL still rules).
+    quiet = not args.verbose and "ATLAS_LOG_LEVEL" not in os.environ
+    if quiet:
+        settings.set("LOG_LEVEL", "WARNING", priority="cmdline")
     process = CrawlerProcess(settings)
+    if quiet:
+        _show_progress()
     # Kept here: Scrapy forgets its crawlers once they finish, their stats with them.
     crawlers = []
     for name in names:
@@ -119,6 +126,20 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     if message:
         print(message, file=sys.stderr)
     return code
+
+
+def _show_progress() -> None:
+    """Quiet crawls still show their progress lines (logged at INFO under a WARNING log)."""
+    import logging
+
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+    # The summary line is printed at the end, on stdout.
+    handler.addFilter(lambda record: str(record.msg).startswith("progress:"))
+    progress = logging.getLogger("atlas_crawl.crawl.progress")
+    progress.setLevel(logging.INFO)
+    progress.addHandler(handler)
+    progress.propagate = False
 
 
 def _deliver_alerts(args: argparse.Namespace, settings: Any) -> None:

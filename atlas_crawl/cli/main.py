@@ -69,6 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
     crawl.add_argument("--services", help="with --declarations: only these services (A,B)")
     crawl.add_argument("--strict", action="store_true", help="exit 3 when any check failed")
     crawl.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="Scrapy's full log (default: progress, warnings and the summary only)",
+    )
+    crawl.add_argument(
         "--due",
         type=float,
         metavar="HOURS",

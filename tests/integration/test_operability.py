@@ -302,3 +302,21 @@ def test_documents_that_need_a_browser_say_once_how_to_get_one(
     assert "ATLAS_CHROMIUM_PATH" in rows[1][3] and "\n" not in rows[1][3]
     status = cli("status", db_url=db_url)
     assert "1 document(s) wait for a browser: install Debian's chromium" in status.stdout
+
+
+def test_a_crawl_shows_progress_and_its_summary_and_the_full_log_on_request(
+    site: Site, tmp_path: Path, db_url: str
+) -> None:
+    decl = _two_documents(site, tmp_path, missing=False)
+    every_item = {"ATLAS_PROGRESS_INTERVAL": "0.000001"}
+    quiet = cli("crawl", "--declarations", str(decl), db_url=db_url,
+                evidence=tmp_path / "evidence", env=every_item)  # fmt: skip
+    assert quiet.returncode == 0, quiet.stderr[-2000:]
+    assert "progress: 2 of 2 documents checked, 0 failed" in quiet.stderr
+    assert quiet.stdout.startswith("declarations: 2 checks in")
+    assert "[scrapy" not in quiet.stderr and "Spider opened" not in quiet.stderr
+    assert len(quiet.stderr.splitlines()) <= 5, quiet.stderr
+    verbose = cli("crawl", "--declarations", str(decl), "--verbose", db_url=db_url,
+                  evidence=tmp_path / "evidence")  # fmt: skip
+    assert verbose.returncode == 0
+    assert "Spider opened" in verbose.stderr and len(verbose.stderr.splitlines()) > 20

@@ -5,7 +5,8 @@
 -- What changed since a given time (the README's "what changed this week").
 SELECT c.change_id, c.record_id, c.platform, c.document_type, c.detected_at,
        c.from_version_id, c.to_version_id, f.version_number AS from_number,
-       t.version_number AS to_number, c.chars_added, c.chars_removed, c.kind, c.kind_reason
+       t.version_number AS to_number, c.chars_added, c.chars_removed, c.kind, c.kind_reason,
+       c.check_id, c.verified_check_id
 FROM document_changes c
 JOIN document_versions f ON f.version_id = c.from_version_id
 JOIN document_versions t ON t.version_id = c.to_version_id
@@ -16,7 +17,7 @@ ORDER BY c.detected_at DESC, c.change_id DESC;
 -- One document's versions, oldest first, with the change that made each one.
 SELECT v.version_id, v.record_id, v.version_number, v.text_sha256, v.first_seen_at,
        v.last_seen_at, c.change_id, c.record_id AS change_record_id, c.chars_added,
-       c.chars_removed, c.kind, c.kind_reason
+       c.chars_removed, c.kind, c.kind_reason, v.check_id
 FROM document_versions v
 LEFT JOIN document_changes c ON c.to_version_id = v.version_id
 WHERE v.platform = %(platform)s AND v.document_type = %(document_type)s
@@ -65,7 +66,8 @@ WHERE c.change_id = %(change_id)s;
 SELECT platform, document_type, url, record_id, tracked, untracked_at, last_checked_at,
        last_outcome, last_failure_reason, last_failure_detail, last_success_at,
        version_number, version_record_id, current_since, last_change_record_id,
-       last_changed_at, failing_checks, failing_since, last_change_review_reason
+       last_changed_at, failing_checks, failing_since, last_change_review_reason,
+       last_check_id
 FROM document_status
 WHERE tracked OR %(all)s
 ORDER BY tracked DESC, failing_checks DESC, failing_since, last_checked_at IS NOT NULL,

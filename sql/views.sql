@@ -46,7 +46,8 @@ SELECT c.change_id,
        c.kind_reason,
        -- Why the new text was held for a second look (migration 014): 'too short'.
        k.review_reason,
-       k.review_detail
+       k.review_detail,
+       c.verified_check_id
 FROM changes c
 JOIN documents d USING (document_id)
 JOIN platforms p USING (platform_id)
@@ -140,11 +141,12 @@ SELECT p.name                AS platform,
        c.detected_at         AS last_changed_at,
        s.failing_checks,
        s.failing_since,
-       c.review_reason       AS last_change_review_reason
+       c.review_reason       AS last_change_review_reason,
+       k.check_id            AS last_check_id
 FROM documents d
 JOIN platforms p USING (platform_id)
 LEFT JOIN LATERAL (
-    SELECT checked_at, outcome, failure_reason, failure_detail FROM checks
+    SELECT check_id, checked_at, outcome, failure_reason, failure_detail FROM checks
     WHERE document_id = d.document_id ORDER BY check_id DESC LIMIT 1) k ON true
 LEFT JOIN LATERAL (
     SELECT check_id, checked_at FROM checks

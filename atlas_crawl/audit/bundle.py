@@ -52,6 +52,44 @@ def check_pages(conn: psycopg.Connection, check_id: int) -> list[dict[str, Any]]
     ]
 
 
+def checks_of(conn: psycopg.Connection, value: str) -> list[int]:
+    """The checks a record stands on: a check number as it is; a version's (AC-V-...)
+    the check that found its text and the one that confirmed it; a change's (AC-C-...)
+    those of both its versions."""
+    from atlas_crawl.record_ids import parse_record_id
+
+    if value.strip().isdigit():
+        return [int(value)]
+    try:
+        kind, number = parse_record_id(value)
+    except ValueError:
+        raise NotFound(
+            f"{value!r}: expected a check number, a version (AC-V-...) or a change (AC-C-...)"
+        ) from None
+    if kind == "provision":
+        raise NotFound(f"{value}: a provision has no capture of its own; name its version")
+    versions = [number]
+    if kind == "change":
+        row = conn.execute(
+            "SELECT from_version_id, to_version_id FROM changes WHERE change_id = %s", (number,)
+        ).fetchone()
+        if row is None:
+            raise NotFound(f"no change {value}")
+        versions = [row[0], row[1]]
+    checks: list[int] = []
+    for version_id in versions:
+        row = conn.execute(
+            """SELECT v.check_id, c.verified_check_id FROM versions v
+               LEFT JOIN changes c ON c.to_version_id = v.version_id
+               WHERE v.version_id = %s""",
+            (version_id,),
+        ).fetchone()
+        if row is None:
+            raise NotFound(f"no version {value}")
+        checks += [c for c in row if c is not None and c not in checks]
+    return checks
+
+
 def write_checks_warc(conn: psycopg.Connection, check_ids: list[int], fh: BinaryIO) -> int:
     """Every stored page of these checks as WARC records; returns how many pages."""
     write_warcinfo(fh, getattr(fh, "name", "atlas-export.warc.gz"))

@@ -64,14 +64,19 @@ def _verify_checkpoints(args: argparse.Namespace) -> int:
 
 
 def cmd_warc(args: argparse.Namespace) -> int:
-    from atlas_crawl.audit.bundle import write_checks_warc
+    from atlas_crawl.audit.bundle import checks_of, write_checks_warc
 
-    out = Path(args.out or f"atlas-checks-{'-'.join(map(str, args.check_ids))}.warc.gz")
+    names = "-".join(r.strip().upper() for r in args.records)
+    out = Path(args.out or f"atlas-checks-{names}.warc.gz")
     # Written beside the target and moved into place whole: a failure leaves nothing.
     partial = out.with_name(out.name + ".partial")
     try:
-        with connect(args) as conn, partial.open("wb") as fh:
-            pages = write_checks_warc(conn, args.check_ids, fh)
+        with connect(args) as conn:
+            checks: list[int] = []
+            for record in args.records:
+                checks += [c for c in checks_of(conn, record) if c not in checks]
+            with partial.open("wb") as fh:
+                pages = write_checks_warc(conn, checks, fh)
         partial.replace(out)
     except NotFound as exc:
         raise UsageError(str(exc)) from None

@@ -230,7 +230,12 @@ def build_parser() -> argparse.ArgumentParser:
     checkpoint.set_defaults(func=cmd_checkpoint)
 
     warc = sub.add_parser("warc", help="write stored captures of checks as WARC")
-    warc.add_argument("check_ids", type=int, nargs="+")
+    warc.add_argument(
+        "records",
+        nargs="+",
+        metavar="RECORD",
+        help="a version (AC-V-...), a change (AC-C-...) or a check number (status --json)",
+    )
     warc.add_argument("--out", help="output file (.warc.gz)")
     warc.set_defaults(func=cmd_warc)
 

@@ -334,6 +334,20 @@ def test_cite_export_and_warc_on_demand(
             [sys.executable, "-m", "warcio.cli", "check", str(warc)], capture_output=True, text=True
         )
         assert check.returncode == 0, check.stdout
+    # Record IDs as the listings show them: a change's checks are its versions'.
+    by_change = tmp_path / "change1.warc.gz"
+    listed = cli("warc", "AC-C-000001", "--out", str(by_change), db_url=db_url)
+    assert listed.returncode == 0, listed.stderr
+    assert "wrote 3 captured page(s)" in listed.stdout  # before, after and its confirmation
+    by_version = cli("warc", "ac-v-2", "--out", str(tmp_path / "v2.warc.gz"), db_url=db_url)
+    assert by_version.returncode == 0 and "wrote 2 captured page(s)" in by_version.stdout
+    history = [json.loads(line) for line in cli("history", "--json", db_url=db_url).stdout
+               .splitlines()]  # fmt: skip
+    assert history and history[0]["check_id"] and history[0]["verified_check_id"]
+    status = json.loads(cli("status", "--json", db_url=db_url).stdout.splitlines()[0])
+    assert status["last_check_id"] == 3
+    wrong = cli("warc", "AC-P-000001", db_url=db_url)
+    assert wrong.returncode == 2 and "a provision has no capture of its own" in wrong.stderr
 
 
 def _members(data: bytes) -> list[tuple[int, int]]:

@@ -8,6 +8,7 @@ from typing import Any
 
 import psycopg
 
+from atlas_crawl.diff.render import render_diff
 from atlas_crawl.history.clause_report import document_types, provision_types, types_text
 from atlas_crawl.history.report import table, utc_text
 from atlas_crawl.not_found import NotFound
@@ -110,8 +111,10 @@ def provision_text(conn: psycopg.Connection, provision_id: int) -> str:
             f"  {_utc(change['detected_at'])}  {change['change_record_id']}  "
             f"{change['kind']}{related}{technical}"
         )
-        if change["diff"]:
-            lines += ["    " + line for line in change["diff"].rstrip("\n").split("\n")]
+        before, after = change["from_text"], change["to_text"]
+        if before and after and before != after:
+            # Word by word, as `diff` shows a change: [-removed-] {+added+}.
+            lines += ["    " + line for line in render_diff(before, after).split("\n")]
     return "\n".join(lines)
 
 

@@ -132,6 +132,8 @@ def test_provisions_in_the_cli_citations_and_exports(
     assert AI_OLD in life.stdout and AI_NEW in life.stdout
     assert f"{change}  modified" in life.stdout
     assert "capture SHA-256" in life.stdout
+    # The change word by word, as `diff` shows it, never the stored patch's hunks.
+    assert "{+" in life.stdout and "@@ -" not in life.stdout and "%0A" not in life.stdout
 
     history = cli("history", "--provisions", db_url=db_url)
     assert ai in history.stdout and "merged" in history.stdout and "split" in history.stdout

@@ -66,8 +66,8 @@ def checks_of(conn: psycopg.Connection, value: str) -> list[int]:
         raise NotFound(
             f"{value!r}: expected a check number, a version (AC-V-...) or a change (AC-C-...)"
         ) from None
-    if kind == "provision":
-        raise NotFound(f"{value}: a provision has no capture of its own; name its version")
+    if kind not in ("version", "change"):
+        raise NotFound(f"{value}: a {kind} has no capture of its own; name a version or change")
     versions = [number]
     if kind == "change":
         row = conn.execute(

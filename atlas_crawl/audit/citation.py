@@ -20,6 +20,8 @@ def citation(conn: psycopg.Connection, record: str) -> dict[str, Any]:
     kind, number = parse_record_id(record)
     if kind == "provision":
         return provision_citation(conn, number)
+    if kind not in ("version", "change"):
+        raise NotFound(f"{record} is a {kind}: cite a version, a change or a provision")
     with conn.cursor(row_factory=dict_row) as cur:
         if kind == "change":
             change = cur.execute(

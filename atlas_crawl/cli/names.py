@@ -39,6 +39,15 @@ def documents_named(
     """The recorded (platform, document type) pairs a platform and/or document name
     designate; a name that matches nothing is a UsageError with suggestions."""
     rows = [(r["platform"], r["document_type"]) for r in run(conn, "document_names")]
+    if platform and platform.strip().upper().startswith("AC-"):
+        # A platform's record ID (AC-PL-00001, or its former AC-P-00001).
+        number = record_number(platform, "platform")
+        found = conn.execute(
+            "SELECT name FROM platforms WHERE platform_id = %s", (number,)
+        ).fetchone()
+        if found is None:
+            raise UsageError(f"no platform {platform}")
+        platform = str(found[0])
     if platform:
         platform = match_one(platform, {p for p, _ in rows}, "platform")
         rows = [r for r in rows if r[0] == platform]

@@ -347,7 +347,10 @@ def test_cite_export_and_warc_on_demand(
     status = json.loads(cli("status", "--json", db_url=db_url).stdout.splitlines()[0])
     assert status["last_check_id"] == 3
     wrong = cli("warc", "AC-P-000001", db_url=db_url)
-    assert wrong.returncode == 2 and "a provision has no capture of its own" in wrong.stderr
+    assert (
+        wrong.returncode == 2
+        and "a provision has no capture of its own; name a version" in wrong.stderr
+    )
 
 
 def _members(data: bytes) -> list[tuple[int, int]]:

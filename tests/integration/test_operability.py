@@ -126,6 +126,13 @@ def test_record_ids_and_names_are_read_the_forgiving_way(
     assert "Example / Privacy Policy" in one.stdout and "Example / Terms of Service" in one.stdout
     typo = cli("history", "--platform", "Exampel", db_url=db_url)
     assert typo.returncode == 2 and "did you mean 'Example'" in typo.stderr
+    # A platform by its record ID, and by the former one that shared provisions' letter.
+    for platform_id in ("AC-PL-00001", "AC-P-00001"):
+        by_id = cli("history", "--platform", platform_id, db_url=db_url)
+        assert by_id.returncode == 0 and "Example / Privacy Policy" in by_id.stdout
+    not_a_provision = cli("provision", "AC-P-00001", db_url=db_url)
+    assert not_a_provision.returncode == 2
+    assert "a platform's former record ID (now AC-PL-00001)" in not_a_provision.stderr
     doc_typo = cli("history", "--platform", "Example", "--document", "privacy polcy", db_url=db_url)
     assert doc_typo.returncode == 2 and "did you mean 'Privacy Policy'" in doc_typo.stderr
 

@@ -28,3 +28,14 @@ def test_record_ids_of_every_kind_and_bare_numbers() -> None:
 def test_a_wrong_record_id_is_named(value: str, expected: str | None, message: str) -> None:
     with pytest.raises(ValueError, match=re.escape(message)):
         parse_record_id(value, expected)
+
+
+def test_platforms_have_a_prefix_of_their_own_and_their_former_ids_stay_readable() -> None:
+    assert parse_record_id("AC-PL-00001") == ("platform", 1)
+    assert parse_record_id("AC-D-00003") == ("document", 3)
+    # Five digits after AC-P- were a platform's: never read as provision 1.
+    assert parse_record_id("AC-P-00001") == ("platform", 1)
+    assert parse_record_id("AC-P-00001", "platform") == ("platform", 1)
+    assert parse_record_id("AC-P-000001") == ("provision", 1)
+    with pytest.raises(ValueError, match="platform's former record ID \\(now AC-PL-00001\\)"):
+        parse_record_id("AC-P-00001", "provision")

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from atlas_crawl.clauses.taxonomy import clause_type
+from atlas_crawl.clauses.taxonomy import type_id_of
 
 TARGET_KINDS = ("platform", "document", "provision", "type")
 _ADDRESS = re.compile(r"^[^@\s<>()\[\],;:\"]+@(?:localhost|[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)$")
@@ -49,10 +49,9 @@ def parse_target(text: str) -> Target:
     if kind == "provision":
         return Target(kind, provision=rest)
     try:
-        clause_type(rest)
+        return Target(kind, clause_type=type_id_of(rest))
     except KeyError as exc:
         raise ValueError(f"bad target {text!r}: {exc.args[0]}") from None
-    return Target(kind, clause_type=rest)
 
 
 def feed_file_name(feed: str) -> str:

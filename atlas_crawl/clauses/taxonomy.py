@@ -106,9 +106,21 @@ def taxonomy() -> tuple[str, dict[str, ClauseType]]:
     return parse_taxonomy(tomllib.loads(text))
 
 
-def clause_type(type_id: str) -> ClauseType:
-    """The shipped taxonomy's type ``type_id``; a ``KeyError`` naming every type else."""
+def type_id_of(name: str) -> str:
+    """The type a reader means: its ID in any case, with spaces or '_' for '-'; a
+    ``KeyError`` with the closest IDs (or every one) else."""
+    import difflib
+
     types = taxonomy()[1]
-    if type_id not in types:
-        raise KeyError(f"no clause type {type_id!r}; the types are: {', '.join(types)}")
-    return types[type_id]
+    wanted = re.sub(r"[\s_]+", "-", name.strip().lower())
+    if wanted in types:
+        return wanted
+    close = difflib.get_close_matches(wanted, list(types), n=2, cutoff=0.8)
+    if close:
+        raise KeyError(f"no clause type {name!r} (did you mean {' or '.join(map(repr, close))}?)")
+    raise KeyError(f"no clause type {name!r}; the types are: {', '.join(types)}")
+
+
+def clause_type(type_id: str) -> ClauseType:
+    """The shipped taxonomy's type ``type_id`` (read as ``type_id_of`` reads it)."""
+    return taxonomy()[1][type_id_of(type_id)]

@@ -96,8 +96,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
         except NotFound as exc:
             raise UsageError(str(exc)) from None
     if args.json:
+        from atlas_crawl.history.clause_report import check_type
+
         for row in rows:
-            print(json_line({"type": args.type, **row}))
+            print(json_line({"type": check_type(args.type), **row}))
     else:
         print(compare_text(rows, args.type))
     return 0

@@ -48,6 +48,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     now = datetime.now(UTC)
     with connect(args) as conn:
         rows = run(conn, "document_status", all=args.all)
+        untracked = 0 if rows else len(run(conn, "document_status", all=True))
     for row in rows:
         row["state"] = state(row, now)
         row["version"] = (
@@ -56,6 +57,11 @@ def cmd_status(args: argparse.Namespace) -> int:
     if args.json:
         for row in rows:
             print(json_line(row))
+    elif not rows and untracked:
+        print(
+            f"no documents tracked: {untracked} untracked (status --all lists them, "
+            "track PLATFORM checks them again)"
+        )
     elif not rows:
         print("no documents tracked yet: run atlas-crawl crawl")
     waiting = [r for r in rows if r["tracked"] and r["last_failure_reason"] == "no browser"]

@@ -8,7 +8,7 @@ from typing import Any
 
 import psycopg
 
-from atlas_crawl.clauses.taxonomy import RANK, clause_type, taxonomy
+from atlas_crawl.clauses.taxonomy import RANK, clause_type, taxonomy, type_id_of
 from atlas_crawl.history.report import table
 from atlas_crawl.not_found import NotFound
 from atlas_crawl.storage.queries import run
@@ -64,9 +64,10 @@ def types_text(rows: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def check_type(type_id: str) -> None:
+def check_type(type_id: str) -> str:
+    """The type's ID as the taxonomy spells it; NotFound with the closest else."""
     try:
-        clause_type(type_id)
+        return type_id_of(type_id)
     except KeyError as exc:
         raise NotFound(exc.args[0]) from None
 
@@ -74,8 +75,7 @@ def check_type(type_id: str) -> None:
 def compare_rows(
     conn: psycopg.Connection, type_id: str, min_severity: str = "low"
 ) -> list[dict[str, Any]]:
-    check_type(type_id)
-    return run(conn, "compare_type", type=type_id, min_rank=RANK[min_severity])
+    return run(conn, "compare_type", type=check_type(type_id), min_rank=RANK[min_severity])
 
 
 COMPARE_COLUMNS = ("platform", "document_type", "record_id", "severity", "confidence", "heading",
@@ -84,7 +84,7 @@ COMPARE_COLUMNS = ("platform", "document_type", "record_id", "severity", "confid
 
 def compare_text(rows: list[dict[str, Any]], type_id: str) -> str:
     known = clause_type(type_id)
-    head = f"{known.title} ({type_id}): {known.description}"
+    head = f"{known.title} ({type_id_of(type_id)}): {known.description}"
     if not rows:
         return head + "\n\nno provision of this type in any tracked document today"
     shown = [

@@ -99,9 +99,15 @@ def test_types_are_stored_marked_compared_and_explained(
     assert {json.loads(line)["platform"] for line in as_json.stdout.splitlines()} == {
         "Alpha", "Beta",
     }  # fmt: skip
-    unknown = cli("compare", "ai_training", db_url=db_url)
+    # Any case, '_' or ' ' for '-'; a typo gets the closest types.
+    for spelt in ("AI-Training", "ai_training", "AI training"):
+        same = cli("compare", spelt, db_url=db_url)
+        assert same.returncode == 0 and same.stdout == compared.stdout, (spelt, same.stderr)
+    typo = cli("compare", "ai-trainig", db_url=db_url)
+    assert typo.returncode == 2 and "(did you mean 'ai-training'?)" in typo.stderr
+    unknown = cli("compare", "cookies-everywhere", db_url=db_url)
     assert unknown.returncode == 2
-    assert "no clause type 'ai_training'; the types are: arbitration," in unknown.stderr
+    assert "no clause type 'cookies-everywhere'; the types are: arbitration," in unknown.stderr
 
     shown = cli("provision", ai_record, db_url=db_url)
     assert "AI and machine-learning training on user data (ai-training): HIGH severity" in (

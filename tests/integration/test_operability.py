@@ -209,6 +209,9 @@ def test_untracked_documents_keep_their_history_and_are_not_checked(
         assert conn.execute(
             "SELECT count(*) FROM document_versions WHERE document_type = 'Terms of Service'"
         ).fetchone() == (1,)
+    assert cli("untrack", "example", "privacy policy", db_url=db_url).returncode == 0
+    none_left = cli("status", db_url=db_url).stdout
+    assert "no documents tracked: 2 untracked" in none_left and "yet" not in none_left
     assert cli("track", "Example", db_url=db_url).returncode == 0
     _crawl(decl, db_url, tmp_path)
     assert [h for h in site.hits[hits:] if "/terms" in h]

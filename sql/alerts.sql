@@ -13,14 +13,22 @@ WITH ch AS (
     WHERE c.change_id = %(change)s),
 touched AS (
     SELECT e.provision_id, e.kind, lt.clause_type,
-           severity_rank(lt.severity) AS rank
+           severity_rank(lt.severity) AS rank, false AS before
     FROM provision_edits e
     LEFT JOIN latest_clause_types lt ON lt.text_sha256 = coalesce(e.to_sha256, e.from_sha256)
-    WHERE e.change_id = %(change)s),
+    WHERE e.change_id = %(change)s
+    UNION ALL
+    -- The old text's types, for the watches that ask for relief too (migration 016): a
+    -- clause removed, lowered, or no longer of the type counts as it was.
+    SELECT e.provision_id, e.kind, lt.clause_type, severity_rank(lt.severity), true
+    FROM provision_edits e
+    JOIN latest_clause_types lt ON lt.text_sha256 = e.from_sha256
+    WHERE e.change_id = %(change)s AND e.from_sha256 IS NOT NULL),
 matched AS (
     SELECT w.watch_id, w.min_severity, w.target_kind,
            (SELECT max(t.rank) FROM touched t
-            WHERE (w.target_kind <> 'provision' OR t.provision_id = w.provision_id)
+            WHERE (NOT t.before OR w.lowered)
+              AND (w.target_kind <> 'provision' OR t.provision_id = w.provision_id)
               AND (w.target_kind <> 'type' OR (t.clause_type = w.clause_type
                                                AND t.kind <> 'moved'))) AS rank
     FROM ch JOIN watches w ON w.removed_at IS NULL AND (NOT ch.technical OR w.technical)
@@ -30,7 +38,8 @@ matched AS (
            AND EXISTS (SELECT 1 FROM touched t WHERE t.provision_id = w.provision_id))
        OR (w.target_kind = 'type'
            AND EXISTS (SELECT 1 FROM touched t
-                       WHERE t.clause_type = w.clause_type AND t.kind <> 'moved')))
+                       WHERE t.clause_type = w.clause_type AND t.kind <> 'moved'
+                         AND (NOT t.before OR w.lowered))))
 INSERT INTO notifications (change_id, watch_id, idempotency_key, severity)
 SELECT ch.change_id, m.watch_id, ch.record_id || '/W-' || m.watch_id,
        (ARRAY['low', 'medium', 'high'])[m.rank + 1]
@@ -43,20 +52,27 @@ RETURNING notification_id
 
 -- name: insert_watch
 INSERT INTO watches (target, target_kind, platform_id, document_id, provision_id,
-                     clause_type, min_severity, technical, channel, destination, secret)
+                     clause_type, min_severity, technical, channel, destination, secret,
+                     lowered)
 VALUES (%(target)s, %(kind)s, %(platform)s, %(document)s, %(provision)s, %(clause_type)s,
-        %(min_severity)s, %(technical)s, %(channel)s, %(destination)s, %(secret)s)
+        %(min_severity)s, %(technical)s, %(channel)s, %(destination)s, %(secret)s,
+        %(lowered)s)
 RETURNING watch_id
 
 -- name: list_watches
 SELECT w.watch_id, w.target, w.min_severity, w.technical, w.channel, w.destination,
-       w.created_at,
+       w.created_at, w.lowered,
        count(n.*) FILTER (WHERE n.status = 'pending')   AS pending,
        count(n.*) FILTER (WHERE n.status = 'delivered') AS delivered,
        count(n.*) FILTER (WHERE n.status = 'dead')      AS dead
 FROM watches w LEFT JOIN notifications n USING (watch_id)
 WHERE w.removed_at IS NULL
 GROUP BY w.watch_id ORDER BY w.watch_id
+
+-- name: watch_channels
+-- Where each watch delivers (for a test alert).
+SELECT watch_id, target, channel, destination, secret
+FROM watches WHERE removed_at IS NULL ORDER BY watch_id
 
 -- name: remove_watch
 UPDATE watches SET removed_at = now() WHERE watch_id = %(watch)s AND removed_at IS NULL

@@ -26,7 +26,8 @@ import psycopg
 
 from atlas_crawl.alerts.atom import Summaries, write_named_feed
 from atlas_crawl.alerts.channels import DeliveryFailed, Smtp, post_webhook, send_apprise, send_email
-from atlas_crawl.alerts.payload import body_of, payload
+from atlas_crawl.alerts.payload import SCHEMA, body_of, payload
+from atlas_crawl.history.summary import change_summary
 from atlas_crawl.storage.outbox import CHANNEL
 from atlas_crawl.storage.queries import query, run
 
@@ -185,3 +186,31 @@ def follow(
         select.select([listener.fileno()], [], [], timeout)
         for _ in listener.notifies(timeout=0):
             pass  # drained: one pass delivers everything due
+
+
+def send_test(conn: psycopg.Connection, watch: dict[str, Any], setup: Delivery) -> str | None:
+    """A sample alert through one watch's channel, marked as a test (``"test": true``,
+    ``[test]`` in its title), built from the latest recorded change when there is one;
+    the error, or None once delivered. Nothing is recorded in the outbox."""
+    import uuid
+
+    key = f"test-{uuid.uuid4().hex[:12]}/W-{watch['watch_id']}"
+    latest = conn.execute("SELECT max(change_id) FROM changes").fetchone()
+    if latest and latest[0] is not None:
+        document = payload(change_summary(conn, int(latest[0])), key, watch["watch_id"],
+                           watch["target"])  # fmt: skip
+        title = f"[test] {document['summary']['title']}"
+    else:
+        title = "[test] atlas-crawl alert test"
+        text = ("A test of this watch's channel: no change has been recorded yet. Real "
+                "alerts look like this one, with the change's summary and evidence.")  # fmt: skip
+        document = {
+            "schema": SCHEMA,
+            "idempotency_key": key,
+            "watch": {"id": watch["watch_id"], "target": watch["target"]},
+            "summary": {"title": title, "text": text, "html": f"<p>{text}</p>"},
+        }
+    document["test"] = True
+    document["summary"]["title"] = title
+    row = {**watch, "idempotency_key": key}
+    return _attempt(row, document, setup)

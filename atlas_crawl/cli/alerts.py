@@ -64,13 +64,15 @@ def cmd_watch(args: argparse.Namespace) -> int:
             return _add(conn, args)
         if args.action == "remove":
             return _remove(conn, args)
+        if args.action == "test":
+            return _test(conn, args)
         rows = run(conn, "list_watches")
     if args.json:
         for row in rows:
             print(json_line(row))
     elif rows:
-        print(table(rows, ["watch_id", "target", "min_severity", "technical", "channel",
-                           "destination", "pending", "delivered", "dead"]))  # fmt: skip
+        print(table(rows, ["watch_id", "target", "min_severity", "technical", "lowered",
+                           "channel", "destination", "pending", "delivered", "dead"]))  # fmt: skip
     else:
         print("no watches: atlas-crawl watch add TARGET DESTINATION")
     return 0
@@ -81,7 +83,7 @@ def _add(conn: psycopg.Connection, args: argparse.Namespace) -> int:
 
     if len(args.values) != 2:
         raise UsageError("usage: atlas-crawl watch add TARGET DESTINATION [--secret S] "
-                         "[--min-severity low|medium|high] [--technical]")  # fmt: skip
+                         "[--min-severity low|medium|high] [--technical] [--lowered]")  # fmt: skip
     target_text, destination_text = args.values
     try:
         destination = parse_destination(destination_text)
@@ -99,7 +101,7 @@ def _add(conn: psycopg.Connection, args: argparse.Namespace) -> int:
         watch_id = conn.execute(query("insert_watch"), {
             **columns, "target": target_text.strip(), "min_severity": args.min_severity,
             "technical": args.technical, "channel": destination.channel,
-            "destination": destination.address, "secret": secret,
+            "destination": destination.address, "secret": secret, "lowered": args.lowered,
         }).fetchone()[0]  # type: ignore[index]  # fmt: skip
     print(f"watch {watch_id}: {target_text.strip()} -> {destination.channel} "
           f"{destination.address}")  # fmt: skip
@@ -117,6 +119,31 @@ def _remove(conn: psycopg.Connection, args: argparse.Namespace) -> int:
             raise UsageError(f"no watch {watch_id} (see atlas-crawl watch list)")
         dropped = conn.execute(query("drop_pending_of_watch"), {"watch": watch_id}).rowcount
     print(f"watch {watch_id} removed ({dropped} pending alert(s) will not be sent)")
+    return 0
+
+
+def _test(conn: psycopg.Connection, args: argparse.Namespace) -> int:
+    """A sample alert through one watch's channel, to check a webhook or SMTP setup."""
+    from atlas_crawl.alerts.notify import send_test
+
+    if len(args.values) != 1 or not args.values[0].isdigit():
+        raise UsageError("usage: atlas-crawl watch test WATCH_ID (see atlas-crawl watch list)")
+    watch_id = int(args.values[0])
+    watch = next((w for w in run(conn, "watch_channels") if w["watch_id"] == watch_id), None)
+    if watch is None:
+        raise UsageError(f"no watch {watch_id} (see atlas-crawl watch list)")
+    if watch["channel"] == "atom":
+        print(
+            f"watch {watch_id} writes the Atom feed {watch['destination']!r}: nothing to send "
+            "(atlas-crawl notify writes it; atlas-crawl feeds --out DIR writes every feed)"
+        )
+        return 0
+    error = send_test(conn, watch, delivery_setup(settings_of(args)))
+    if error is not None:
+        print(f"atlas-crawl: watch {watch_id} ({watch['channel']} {watch['destination']}): "
+              f"the test alert was not delivered: {error}", file=sys.stderr)  # fmt: skip
+        return 1
+    print(f"watch {watch_id}: a test alert was delivered to {watch['destination']}")
     return 0
 
 

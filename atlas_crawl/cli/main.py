@@ -138,14 +138,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     watch = sub.add_parser(
         "watch",
-        help="alerts: watch add TARGET DESTINATION | watch list | watch remove ID",
+        help="alerts: watch add TARGET DESTINATION | list | remove ID | test ID",
         description="TARGET: platform:NAME, document:PLATFORM/DOCUMENT TYPE, "
         "provision:AC-P-000123 or type:CLAUSE_TYPE. DESTINATION: an http(s):// webhook URL, "
         "mailto:ADDRESS, an Apprise URL (slack://, discord://, ntfy://, json://, ...) or "
         "atom:FEED NAME.",
     )
-    watch.add_argument("action", choices=("add", "list", "remove"))
-    watch.add_argument("values", nargs="*", help="add: TARGET DESTINATION; remove: WATCH_ID")
+    watch.add_argument("action", choices=("add", "list", "remove", "test"))
+    watch.add_argument("values", nargs="*", help="add: TARGET DESTINATION; remove, test: WATCH_ID")
     watch.add_argument("--secret", help="webhooks: the HMAC-SHA256 key (default: a new one)")
     watch.add_argument(
         "--min-severity",
@@ -153,6 +153,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="only changes of at least this severity (type watches: medium)",
     )
     watch.add_argument("--technical", action="store_true", help="technical changes count too")
+    watch.add_argument(
+        "--lowered",
+        action="store_true",
+        help="a clause lowered in severity or no longer of the type counts too, at the "
+        "severity it had (a removed clause always counts)",
+    )
     watch.add_argument("--json", action="store_true", help="list: one JSON object per line")
     watch.set_defaults(func=cmd_watch)
 

@@ -418,3 +418,67 @@ def test_technical_changes_reach_only_the_watches_that_ask_for_them(
     assert len(receiver.at("/all")) == 1 and not receiver.at("/content")
     [(_, body, _)] = receiver.at("/all")
     assert json.loads(body)["change"]["kind"] == "technical"
+
+
+def test_watch_test_sends_a_sample_through_the_watch_s_channel(
+    crawl: CrawlRunner, site: Site, tmp_path: Path, db_url: str, receiver: Receiver, smtp
+) -> None:
+    """A user checks a webhook or an SMTP setup without waiting for a real change: before
+    any change (a plain sample) and after one (the latest change's summary)."""
+    mailbox, smtp_port = smtp
+    _watch(db_url, "type:ai-training", receiver.url("/hook"), "--secret", "s3cret")
+    _watch(db_url, "type:ai-training", "mailto:legal@example.com")
+    _watch(db_url, "type:ai-training", "atom:AI")
+    env = {"ATLAS_SMTP_HOST": "127.0.0.1", "ATLAS_SMTP_PORT": str(smtp_port),
+           "ATLAS_SMTP_STARTTLS": "0"}  # fmt: skip
+    first = cli("watch", "test", "1", db_url=db_url)
+    assert first.returncode == 0, first.stderr
+    [(headers, body, _)] = receiver.at("/hook")
+    sample = json.loads(body)
+    assert sample["test"] is True and sample["summary"]["title"].startswith("[test]")
+    assert headers["X-Atlas-Signature-256"] == "sha256=" + hmac.new(
+        b"s3cret", body, hashlib.sha256).hexdigest()  # fmt: skip
+    mail = cli("watch", "test", "2", db_url=db_url, env=env)
+    assert mail.returncode == 0, mail.stderr
+    assert mailbox.messages and mailbox.messages[0]["Subject"].startswith("[test]")
+    assert "nothing to send" in cli("watch", "test", "3", db_url=db_url).stdout
+    folder = _first_crawl(crawl, site, tmp_path)
+    _change(crawl, site, folder)
+    assert cli("watch", "test", "1", db_url=db_url).returncode == 0
+    latest = json.loads(receiver.at("/hook")[-1][1])
+    assert latest["test"] is True and latest["change"]["record_id"] == "AC-C-000001"
+    with psycopg.connect(db_url) as conn:  # tests leave the outbox alone
+        assert conn.execute(
+            "SELECT count(*) FROM notifications WHERE idempotency_key LIKE 'test-%'"
+        ).fetchone() == (0,)
+    broken = cli("watch", "test", "2", db_url=db_url,
+                 env={**env, "ATLAS_SMTP_PORT": "1", "ATLAS_NOTIFY_TIMEOUT": "2"})  # fmt: skip
+    assert broken.returncode == 1 and "the test alert was not delivered" in broken.stderr
+    assert cli("watch", "test", "9", db_url=db_url).returncode == 2
+
+
+def test_a_type_watch_can_ask_for_clauses_lowered_too(
+    crawl: CrawlRunner, site: Site, tmp_path: Path, db_url: str, receiver: Receiver
+) -> None:
+    alpha = site.serve("/a/privacy", _page(EMAIL, AI_USED))
+    beta = site.serve("/b/terms", _page(EMAIL, AI_USED))
+    folders = [write_declarations(tmp_path / name, name.title(), {kind: {"fetch": url,
+               "select": "main"}}) for name, kind, url in (("alpha", "Privacy Policy", alpha),
+                                                           ("beta", "Terms of Service", beta))]  # fmt: skip
+    for folder in folders:
+        assert crawl("declarations", path=folder).returncode == 0
+    _watch(db_url, "type:ai-training", receiver.url("/plain"))
+    added = _watch(db_url, "type:ai-training", receiver.url("/relief"), "--lowered")
+    assert "watch 2" in added
+    assert "True" in cli("watch", "list", db_url=db_url).stdout
+    site.serve("/a/privacy", _page(EMAIL, AI_DENIED))  # the high clause becomes a denial
+    site.serve("/b/terms", _page(EMAIL))  # the high clause is gone
+    for folder in folders:
+        assert crawl("declarations", path=folder).returncode == 0
+    _notify(db_url, {})
+    # A removed high clause concerns every type watch; one lowered to a denial only those
+    # that ask for relief.
+    plain = [json.loads(body) for _, body, _ in receiver.at("/plain")]
+    assert [d["document"]["platform"] for d in plain] == ["Beta"]
+    relief = [json.loads(body) for _, body, _ in receiver.at("/relief")]
+    assert sorted(d["document"]["platform"] for d in relief) == ["Alpha", "Beta"]

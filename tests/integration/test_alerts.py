@@ -462,9 +462,13 @@ def test_a_type_watch_can_ask_for_clauses_lowered_too(
 ) -> None:
     alpha = site.serve("/a/privacy", _page(EMAIL, AI_USED))
     beta = site.serve("/b/terms", _page(EMAIL, AI_USED))
-    folders = [write_declarations(tmp_path / name, name.title(), {kind: {"fetch": url,
-               "select": "main"}}) for name, kind, url in (("alpha", "Privacy Policy", alpha),
-                                                           ("beta", "Terms of Service", beta))]  # fmt: skip
+    folders = [
+        write_declarations(tmp_path / name, name.title(), {kind: {"fetch": url, "select": "main"}})
+        for name, kind, url in (
+            ("alpha", "Privacy Policy", alpha),
+            ("beta", "Terms of Service", beta),
+        )
+    ]
     for folder in folders:
         assert crawl("declarations", path=folder).returncode == 0
     _watch(db_url, "type:ai-training", receiver.url("/plain"))

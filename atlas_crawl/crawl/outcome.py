@@ -9,11 +9,12 @@ from typing import Any
 
 from atlas_crawl.crawl.progress import summary
 
-# 0 ran; 1 stopped before its end (a database lost, a crawler that did not start,
-# checks that could not be recorded, an interruption: Ctrl-C's graceful stop closes with
-# "shutdown", a second Ctrl-C stops the reactor before the spider closes at all); 3 with
-# --strict when a check failed; 4 when every check failed.
-STOPPED, STRICT_FAILED, ALL_FAILED = 1, 3, 4
+# 0 ran; 1 stopped before its end (a database lost, checks that could not be recorded,
+# an interruption: Ctrl-C's graceful stop closes with "shutdown", a second Ctrl-C stops
+# the reactor before the spider closes at all); 2 could not start (as every atlas-crawl
+# command whose input or database cannot be used); 3 with --strict when a check failed;
+# 4 when every check failed.
+STOPPED, NOT_STARTED, STRICT_FAILED, ALL_FAILED = 1, 2, 3, 4
 
 
 def crawler_stats(crawler: Any) -> dict[str, Any]:
@@ -48,7 +49,7 @@ def exit_status(
         if (v and v.get("finish_reason") != "finished") or v.get("atlas/unrecorded")
     ]
     if bootstrap_failed:
-        return STOPPED, "atlas-crawl: the crawl could not start"
+        return NOT_STARTED, "atlas-crawl: the crawl could not start"
     if stopped:
         return STOPPED, f"atlas-crawl: the crawl stopped before its end ({', '.join(stopped)})"
     checks = sum(v.get(k, 0) for v in stats for k in v if k.startswith("atlas/checks/"))

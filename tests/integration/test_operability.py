@@ -221,7 +221,7 @@ def test_scrapy_crawl_says_a_database_problem_in_one_line(tmp_path: Path, site: 
     decl = _two_documents(site, tmp_path, missing=False)
     env = {**os.environ, "ATLAS_DATABASE_URL": "postgresql://postgres@127.0.0.1:1/nowhere"}
     result = run_scrapy(["crawl", "declarations", "-a", f"path={decl}"], env)
-    assert result.returncode != 0
+    assert result.returncode == 2  # could not start, as atlas-crawl crawl says it
     assert "database unavailable, nothing was fetched" in result.output
     assert "Traceback" not in result.output, result.output[-3000:]
     assert site.hits == []
@@ -230,7 +230,7 @@ def test_scrapy_crawl_says_a_database_problem_in_one_line(tmp_path: Path, site: 
 def test_scrapy_crawl_says_a_bad_declaration_in_one_line(tmp_path: Path, db_url: str) -> None:
     env = {**os.environ, "ATLAS_DATABASE_URL": db_url}
     result = run_scrapy(["crawl", "declarations", "-a", f"path={tmp_path / 'nope'}"], env)
-    assert result.returncode != 0
+    assert result.returncode == 2
     assert "not a folder of declarations" in result.output
     assert "Traceback" not in result.output, result.output[-3000:]
 

@@ -18,9 +18,9 @@ from atlas_crawl.crawl.outcome import crawler_stats, exit_status
 class Command(ScrapyCrawl):
     def long_desc(self) -> str:
         return (
-            "Run a spider of the project. Exits 0 when the crawl ran, 1 when it could not "
-            "start or stopped before its end (a database lost), 3 with --strict when a "
-            "check failed, 4 when every check failed."
+            "Run a spider of the project. Exits 0 when the crawl ran, 1 when it stopped "
+            "before its end (a database lost, an interruption), 2 when it could not start, "
+            "3 with --strict when a check failed, 4 when every check failed."
         )
 
     def add_options(self, parser: argparse.ArgumentParser) -> None:

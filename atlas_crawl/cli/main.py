@@ -25,6 +25,7 @@ from atlas_crawl.cli.crawling import (
     cmd_demo,
     cmd_reextract,
 )
+from atlas_crawl.cli.declarations import cmd_declarations_check
 from atlas_crawl.cli.ledger import cmd_checkpoint, cmd_keygen
 from atlas_crawl.cli.provisions import cmd_provision, cmd_provisions
 from atlas_crawl.cli.reading import cmd_diff, cmd_history, cmd_show
@@ -135,6 +136,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="read every stored provision again with this version's classifier",
     )
     reclassify.set_defaults(func=cmd_reclassify)
+
+    declarations = sub.add_parser("declarations", help="check a folder of declarations")
+    declarations_sub = declarations.add_subparsers(dest="declarations_command", required=True)
+    check = declarations_sub.add_parser(
+        "check",
+        help="validate a folder and show what each declaration cuts out of its page",
+        description="Validates every declaration of DIR (Open Terms Archive's format), "
+        "then fetches each page (no JavaScript) and shows the start of the text its "
+        "selectors cut out, or why they cut nothing. Exit 1 when a page gives no text.",
+    )
+    check.add_argument("folder", metavar="DIR")
+    check.add_argument("--services", help="only these services (A,B)")
+    check.add_argument("--document", help="only this document type")
+    check.add_argument("--page", metavar="FILE", help="read this saved page instead of fetching")
+    check.add_argument("--offline", action="store_true", help="validate only, fetch nothing")
+    check.set_defaults(func=cmd_declarations_check)
 
     watch = sub.add_parser(
         "watch",

@@ -29,6 +29,7 @@ from atlas_crawl.cli.declarations import cmd_declarations_check
 from atlas_crawl.cli.ledger import cmd_checkpoint, cmd_keygen
 from atlas_crawl.cli.provisions import cmd_provision, cmd_provisions
 from atlas_crawl.cli.reading import cmd_diff, cmd_history, cmd_show
+from atlas_crawl.cli.serving import cmd_serve
 from atlas_crawl.cli.status import cmd_status, cmd_track, cmd_untrack
 from atlas_crawl.config import ConfigError
 from atlas_crawl.storage.database import DatabaseUnavailable, one_line
@@ -136,6 +137,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="read every stored provision again with this version's classifier",
     )
     reclassify.set_defaults(func=cmd_reclassify)
+
+    serve = sub.add_parser("serve", help="the web view and JSON API of the database")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port (8000)")
+    serve.add_argument("--connections", type=int, default=8, help="database connections (8)")
+    serve.set_defaults(func=cmd_serve)
 
     declarations = sub.add_parser("declarations", help="check a folder of declarations")
     declarations_sub = declarations.add_subparsers(dest="declarations_command", required=True)

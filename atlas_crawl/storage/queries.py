@@ -23,6 +23,7 @@ QUERY_FILES = (
     "provisions.sql",
     "classifications.sql",
     "alerts.sql",
+    "web.sql",
 )
 
 

@@ -1,0 +1,117 @@
+"""The web view's pages: one function per page, each reading through ``reads`` and
+rendering a template. Record IDs are the addresses (``/provisions/AC-P-000123``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from importlib import resources
+from typing import Any
+
+import psycopg
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+
+from atlas_crawl.storage.captures import load_capture
+from atlas_crawl.web import reads, svg
+from atlas_crawl.web.ids import BadRequest, number_of, offset_of
+
+MAX_QUERY = 200
+
+_templates = Environment(
+    loader=FileSystemLoader(str(resources.files("atlas_crawl.web") / "templates")),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+_templates.globals.update(badge=svg.badge_text, slug=reads.slug)
+
+
+def _render(name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    return HTMLResponse(_templates.get_template(name).render(**context), status_code=status)
+
+
+def error_page(request: Request, status: int, message: str) -> HTMLResponse:
+    titles = {400: "Bad request", 404: "Not found", 500: "Server error"}
+    return _render("error.html", status, title=titles.get(status, "Error"), message=message)
+
+
+def home(request: Request, conn: psycopg.Connection) -> Response:
+    return _render("home.html", **reads.home(conn))
+
+
+def platform(request: Request, conn: psycopg.Connection) -> Response:
+    found = reads.platform(conn, request.path_params["slug"])
+    chart = svg.changes_chart(found["by_month"], f"Content changes of {found['name']} per month")
+    return _render("platform.html", p=found, chart=chart)
+
+
+def document(request: Request, conn: psycopg.Connection) -> Response:
+    found = reads.document(conn, number_of(request.path_params["record"], "document"))
+    timeline = svg.timeline(found["versions"], f"Versions of {found['document_type']}")
+    return _render("document.html", d=found, timeline=timeline)
+
+
+def version(request: Request, conn: psycopg.Connection) -> Response:
+    found = reads.version(conn, number_of(request.path_params["record"], "version"))
+    return _render("version.html", v=found)
+
+
+def change(request: Request, conn: psycopg.Connection) -> Response:
+    found = reads.change(conn, number_of(request.path_params["record"], "change"))
+    return _render(
+        "change.html",
+        c=found["change"],
+        s=found["summary"],
+        ops=found["ops"],
+        cite=found["citation"],
+        versions=found["versions"],
+        slug_=found["slug"],
+    )
+
+
+def provision(request: Request, conn: psycopg.Connection) -> Response:
+    found = reads.provision(conn, number_of(request.path_params["record"], "provision"))
+    return _render("provision.html", p=found, cite=found["citation"])
+
+
+def clause_type(request: Request, conn: psycopg.Connection) -> Response:
+    return _render("type.html", t=reads.clause_type(conn, request.path_params["type"]))
+
+
+def search(request: Request, conn: psycopg.Connection) -> Response:
+    q = (request.query_params.get("q") or "").strip()
+    if len(q) > MAX_QUERY:
+        raise BadRequest(f"the search is {len(q)} characters long; at most {MAX_QUERY}")
+    offset = offset_of(request.query_params.get("cursor"))
+    rows = reads.search(conn, q, offset) if q else []
+    more = offset + len(rows) if len(rows) == reads.LISTED else None
+    return _render("search.html", q=q, rows=rows, more=more)
+
+
+def capture(request: Request, conn: psycopg.Connection) -> Response:
+    """A version's raw capture, as a download: never a page of this origin."""
+    found = reads.version(conn, number_of(request.path_params["record"], "version"))
+    position = offset_of(request.path_params["position"], 1000)
+    page = next((p for p in found["pages"] if p["position"] == position), None)
+    if page is None or page["raw_sha256"] is None:
+        raise BadRequest(f"{found['record_id']} has no captured page {position}")
+    body = load_capture(conn, page["raw_sha256"])
+    name = f"{found['record_id']}-page-{position}-{page['raw_sha256'][:12]}.html"
+    return Response(body, media_type="application/octet-stream", headers={
+        "Content-Disposition": f'attachment; filename="{name}"',
+        "Content-Security-Policy": "sandbox; default-src 'none'",
+    })  # fmt: skip
+
+
+ROUTES: list[tuple[str, Callable[..., Response], str]] = [
+    ("/", home, "home"),
+    ("/platforms/{slug}", platform, "platform"),
+    ("/documents/{record}", document, "document"),
+    ("/versions/{record}", version, "version"),
+    ("/versions/{record}/captures/{position}", capture, "capture"),
+    ("/changes/{record}", change, "change"),
+    ("/provisions/{record}", provision, "provision"),
+    ("/types/{type}", clause_type, "type"),
+    ("/search", search, "search"),
+]

@@ -1,0 +1,174 @@
+"""What each page and API resource shows, read from the database with the named queries
+the command line uses (``sql/*.sql``); every function takes a read-only connection and
+raises ``NotFound`` for a record that does not exist."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+
+from atlas_crawl.audit.citation import citation, provision_citation
+from atlas_crawl.clauses.taxonomy import SEVERITIES, taxonomy, type_id_of
+from atlas_crawl.diff.patch import diff_ops
+from atlas_crawl.history.clause_report import compare_rows
+from atlas_crawl.history.provision_report import provision_life
+from atlas_crawl.history.summary import change_summary
+from atlas_crawl.not_found import NotFound
+from atlas_crawl.storage.queries import run
+
+RECENT_DAYS = 90
+LISTED = 25
+
+
+def slug(name: str) -> str:
+    """A platform's name as its address: lower case, runs of other characters as '-'."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "platform"
+
+
+def severity_of(rank: int | None) -> str | None:
+    return SEVERITIES[rank] if rank is not None else None
+
+
+def _changes(conn: psycopg.Connection, days: int = RECENT_DAYS, **where: Any) -> list[dict]:
+    since = datetime.now(UTC) - timedelta(days=days)
+    rows = run(conn, "web_changes", since=since, limit=where.pop("limit", LISTED),
+               platform=where.get("platform"), document=where.get("document"))  # fmt: skip
+    return [{**r, "severity": severity_of(r["rank"])} for r in rows]
+
+
+def platforms(conn: psycopg.Connection) -> list[dict[str, Any]]:
+    return [{**r, "slug": slug(r["name"])} for r in run(conn, "web_platforms")]
+
+
+def home(conn: psycopg.Connection) -> dict[str, Any]:
+    status = run(conn, "document_status", all=False)
+    return {
+        "platforms": platforms(conn),
+        "changes": _changes(conn),
+        "failing": [r for r in status if r["failing_checks"]],
+        "documents": len(status),
+    }
+
+
+def platform(conn: psycopg.Connection, wanted: str) -> dict[str, Any]:
+    found = next((p for p in platforms(conn) if p["slug"] == wanted.lower()), None)
+    if found is None:
+        raise NotFound(f"no platform {wanted!r}")
+    status = [r for r in run(conn, "document_status", all=False) if r["platform"] == found["name"]]
+    return {
+        **found,
+        "documents": status,
+        "by_month": run(conn, "web_changes_by_month", platform=found["name"]),
+        "changes": _changes(conn, days=3650, platform=found["name"]),
+    }
+
+
+def document(conn: psycopg.Connection, document_id: int) -> dict[str, Any]:
+    rows = run(conn, "web_document", document=document_id)
+    if not rows:
+        raise NotFound(f"no document AC-D-{document_id:05d}")
+    doc = rows[0]
+    names = {"platform": doc["platform"], "document_type": doc["document_type"]}
+    types = {r["record_id"]: r["types"] for r in run(conn, "document_clause_types", **names)}
+    provisions = [
+        {**p, "types": _types_of(types.get(p["record_id"]))}
+        for p in run(conn, "current_provisions", **names)
+    ]
+    return {
+        **doc,
+        "slug": slug(doc["platform"]),
+        "versions": run(conn, "document_history", **names),
+        "provisions": provisions,
+        "checks": run(conn, "web_document_checks", document=document_id, limit=LISTED),
+        "changes": _changes(conn, days=3650, document=document_id),
+    }
+
+
+def _types_of(text: str | None) -> list[dict[str, str]]:
+    """'ai-training:high, ...' as [{type, severity}], worst first."""
+    if not text:
+        return []
+    return [dict(zip(("type", "severity"), t.split(":"), strict=True)) for t in text.split(", ")]
+
+
+def version(conn: psycopg.Connection, version_id: int) -> dict[str, Any]:
+    rows = run(conn, "web_version", version=version_id)
+    if not rows:
+        raise NotFound(f"no version AC-V-{version_id:06d}")
+    found = rows[0]
+    return {
+        **found,
+        "slug": slug(found["platform"]),
+        "pages": run(conn, "web_capture_pages", check=found["check_id"]),
+        "citation": citation(conn, f"AC-V-{version_id}"),
+    }
+
+
+def change(conn: psycopg.Connection, change_id: int) -> dict[str, Any]:
+    summary = change_summary(conn, change_id)
+    c = summary.change
+    return {
+        "summary": summary,
+        "change": c,
+        "slug": slug(c["platform"]),
+        "ops": diff_ops(c["old_text"], c["new_text"]),
+        "citation": citation(conn, f"AC-C-{change_id}"),
+        "versions": {
+            side: run(conn, "web_version", version=version_id)[0]
+            for side, version_id in (
+                ("before", _version_id(conn, change_id, "from")),
+                ("after", _version_id(conn, change_id, "to")),
+            )
+        },
+    }
+
+
+def _version_id(conn: psycopg.Connection, change_id: int, side: str) -> int:
+    row = conn.execute(
+        "SELECT from_version_id, to_version_id FROM changes WHERE change_id = %s", (change_id,)
+    ).fetchone()
+    if row is None:
+        raise NotFound(f"no change AC-C-{change_id:06d}")
+    return int(row[0] if side == "from" else row[1])
+
+
+def provision(conn: psycopg.Connection, provision_id: int) -> dict[str, Any]:
+    life = provision_life(conn, provision_id)
+    cited = provision_citation(conn, provision_id)
+    names = {"platform": life["platform"], "document_type": life["document_type"]}
+    types = {r["record_id"]: r["types"] for r in run(conn, "document_clause_types", **names)}
+    others = [
+        {**p, "types": _types_of(types.get(p["record_id"]))}
+        for p in run(conn, "current_provisions", **names)
+        if p["record_id"] != life["record_id"]
+    ]
+    risks = [p for p in others if any(t["severity"] in ("medium", "high") for t in p["types"])]
+    version_row = run(conn, "web_version", version=cited["version_id"])[0]
+    made = conn.execute(
+        "SELECT verified FROM changes WHERE to_version_id = %s", (cited["version_id"],)
+    ).fetchone()
+    return {
+        "change_verified": None if made is None else bool(made[0]),
+        **life,
+        "citation": cited,
+        "version": version_row,
+        "slug": slug(life["platform"]),
+        "other_risks": risks,
+        "severity": life["clause_types"][0]["severity"] if life["clause_types"] else None,
+    }
+
+
+def clause_type(conn: psycopg.Connection, wanted: str) -> dict[str, Any]:
+    try:
+        type_id = type_id_of(wanted)
+    except KeyError as exc:
+        raise NotFound(exc.args[0]) from None
+    known = taxonomy()[1][type_id]
+    return {**known.explanation(), "rows": compare_rows(conn, type_id)}
+
+
+def search(conn: psycopg.Connection, q: str, offset: int = 0) -> list[dict[str, Any]]:
+    return run(conn, "web_search", q=q, limit=LISTED, offset=offset)

@@ -1,0 +1,72 @@
+-- Named queries of the web view and its API (atlas_crawl/web): read-only, each bounded
+-- by a LIMIT or a record ID.
+
+-- name: web_platforms
+-- Every platform with a tracked document: how many, the last check and change.
+SELECT p.platform_id, p.name, p.record_id,
+       count(s.document_id) FILTER (WHERE s.tracked) AS documents,
+       max(s.last_checked_at) AS last_checked_at,
+       max(s.last_changed_at) AS last_changed_at,
+       count(*) FILTER (WHERE s.tracked AND s.failing_checks > 0) AS failing
+FROM platforms p JOIN document_status s ON s.platform = p.name
+GROUP BY p.platform_id
+HAVING count(s.document_id) FILTER (WHERE s.tracked) > 0
+ORDER BY p.name
+
+-- name: web_changes
+-- Content changes since a time, the most severe first, then the newest; a change's
+-- severity is the worst among the provisions it touched (as alerts grade it).
+SELECT c.change_id, c.record_id, c.platform, c.document_type, c.detected_at, c.kind,
+       c.kind_reason, c.chars_added, c.chars_removed, c.review_reason,
+       d.record_id AS document_record_id,
+       (SELECT max(severity_rank(lt.severity)) FROM provision_edits e
+        JOIN latest_clause_types lt ON lt.text_sha256 = coalesce(e.to_sha256, e.from_sha256)
+        WHERE e.change_id = c.change_id AND e.kind <> 'moved') AS rank
+FROM document_changes c JOIN documents d USING (document_id)
+WHERE c.detected_at >= %(since)s
+  AND (%(platform)s::text IS NULL OR c.platform = %(platform)s)
+  AND (%(document)s::bigint IS NULL OR c.document_id = %(document)s)
+ORDER BY (c.kind = 'content') DESC, rank DESC NULLS LAST, c.detected_at DESC, c.change_id DESC
+LIMIT %(limit)s
+
+-- name: web_changes_by_month
+-- A platform's content changes per month, for its chart.
+SELECT date_trunc('month', detected_at) AS month, count(*) AS changes
+FROM document_changes
+WHERE platform = %(platform)s AND kind = 'content'
+GROUP BY 1 ORDER BY 1
+
+-- name: web_document
+SELECT d.document_id, d.record_id, d.document_type, d.url, p.name AS platform,
+       p.record_id AS platform_record_id, d.untracked_at
+FROM documents d JOIN platforms p USING (platform_id)
+WHERE d.document_id = %(document)s
+
+-- name: web_document_checks
+SELECT check_id, checked_at, outcome, failure_reason, failure_detail, http_status, fetcher
+FROM document_checks WHERE document_id = %(document)s
+ORDER BY check_id DESC LIMIT %(limit)s
+
+-- name: web_version
+SELECT v.version_id, v.record_id, v.version_number, v.text, v.text_sha256, v.raw_sha256,
+       v.first_seen_at, v.last_seen_at, v.stated_date, v.archive_url, v.check_id,
+       v.extractor_version, d.document_id, d.record_id AS document_record_id,
+       d.document_type, d.url, p.name AS platform, k.fetcher, k.captured_at,
+       k.http_status, k.requested_url
+FROM versions v JOIN documents d USING (document_id) JOIN platforms p USING (platform_id)
+JOIN checks k ON k.check_id = v.check_id
+WHERE v.version_id = %(version)s
+
+-- name: web_capture_pages
+-- The pages of a check, for the capture's download.
+SELECT position, raw_sha256 FROM all_check_pages
+WHERE check_id = %(check)s ORDER BY position
+
+-- name: web_search
+-- Today's provisions whose text matches the words asked for, best first.
+SELECT p.record_id, p.platform, p.document_type, p.heading, p.current_text AS text,
+       ts_rank(to_tsvector('simple', p.current_text), q) AS rank
+FROM provisions p, websearch_to_tsquery('simple', %(q)s) q
+WHERE p.ended_at IS NULL AND to_tsvector('simple', p.current_text) @@ q
+ORDER BY rank DESC, p.provision_id
+LIMIT %(limit)s OFFSET %(offset)s

@@ -1,0 +1,215 @@
+"""The web view and JSON API (``atlas-crawl serve``) over a database filled by real
+crawls of pages served from 127.0.0.1, one of them hostile; read over HTTP as any client
+reads it. The browser tests are in test_web_browser.py."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from tests.helpers import ROOT, CrawlRunner, Site, write_declarations
+
+HOSTILE = (
+    "&lt;script&gt;window.atlasPwned = 1&lt;/script&gt; We may use your posts to train "
+    'AI models. &lt;img src=x onerror="window.atlasPwned = 2"&gt; '
+    '<a href="javascript:window.atlasPwned=3">Read more</a>'
+)
+AI_TRAINING = "We use your posts and activity to train generative AI models."
+EMAIL = "We collect your email address to run your account and keep it secure."
+
+
+def policy(*paragraphs: str, heading: str = "Privacy Policy") -> str:
+    body = "".join(f"<h2>{i + 1}. Section</h2><p>{p}</p>" for i, p in enumerate(paragraphs))
+    return f"<html><body><main><h1>{heading}</h1>{body}</main></body></html>"
+
+
+@dataclass
+class Served:
+    base: str
+    db_url: str
+    process: subprocess.Popen[str]
+
+    def get(self, path: str, **headers: str) -> tuple[int, dict[str, str], bytes]:
+        request = urllib.request.Request(self.base + path, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, _lower(response.headers), response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, _lower(error.headers), error.read()
+
+    def json(self, path: str) -> dict:
+        status, _, body = self.get(path)
+        assert status == 200, (path, status, body[:500])
+        return json.loads(body)
+
+
+def _lower(headers: object) -> dict[str, str]:
+    return {k.lower(): v for k, v in headers.items()}  # type: ignore[attr-defined]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def fill(crawl: CrawlRunner, site: Site, tmp_path: Path) -> None:
+    """Two platforms crawled twice: a change raising AI training to high at Alpha, and a
+    hostile policy at Beta."""
+    site.serve("/alpha/privacy", policy(EMAIL, "We do not use your data to train AI."))
+    site.serve("/beta/terms", policy(EMAIL, HOSTILE, heading="Terms <of> Service"))
+    for name, kind, path in (("Alpha", "Privacy Policy", "/alpha/privacy"),
+                             ("Beta", "Terms of Service", "/beta/terms")):  # fmt: skip
+        decl = write_declarations(tmp_path / name, name, {kind: {"fetch": site.url(path),
+                                                                 "select": "main"}})  # fmt: skip
+        assert crawl("declarations", path=decl).returncode == 0
+    site.serve("/alpha/privacy", policy(EMAIL, AI_TRAINING))
+    assert crawl("declarations", path=tmp_path / "Alpha").returncode == 0
+
+
+@pytest.fixture
+def served(crawl: CrawlRunner, site: Site, tmp_path: Path, db_url: str) -> Iterator[Served]:
+    fill(crawl, site, tmp_path)
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "atlas_crawl.cli", "serve", "--port", str(port)],
+        cwd=ROOT, env={**os.environ, "ATLAS_DATABASE_URL": db_url},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(base + "/api/v1/openapi.json", timeout=2).close()
+            break
+        except OSError:
+            assert process.poll() is None, process.stdout.read() if process.stdout else ""
+            assert time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.2)
+    yield Served(base, db_url, process)
+    process.terminate()
+    process.wait(timeout=30)
+
+
+def _record(db_url: str, sql: str) -> str:
+    with psycopg.connect(db_url) as conn:
+        row = conn.execute(sql).fetchone()
+    assert row is not None, sql
+    return str(row[0])
+
+
+def test_every_page_shows_its_content(served: Served) -> None:
+    change = _record(served.db_url, "SELECT record_id FROM changes")
+    ai = _record(served.db_url, "SELECT record_id FROM provisions WHERE current_text LIKE "
+                                "'We use your posts%'")  # fmt: skip
+    document = _record(served.db_url, "SELECT record_id FROM documents ORDER BY 1 LIMIT 1")
+    pages = {
+        "/": ["Policy changes of 2 platform(s)", change, "Alpha"],
+        "/platforms/alpha": ["Privacy Policy", change, "<svg"],
+        f"/documents/{document}": ["Versions", "Provisions today", "<svg"],
+        "/versions/AC-V-000001": ["Capture SHA-256", "Text SHA-256", "download"],
+        f"/changes/{change}": ["Severity raised", "High", "Copy the citation", "<ins>"],
+        f"/provisions/{ai}": ["AI and machine-learning training", "What you can do",
+                              "Regulations it engages", "How to cite", "Capture SHA-256",
+                              "independent of the platforms", "Other risks"],
+        "/types/ai-training": ["Alpha / Privacy Policy"],
+        "/search?q=email": ["We collect your email address"],
+    }  # fmt: skip
+    for path, expected in pages.items():
+        status, headers, body = served.get(path)
+        assert status == 200, (path, body[:300])
+        text = body.decode()
+        for phrase in expected:
+            assert phrase in text, (path, phrase)
+        assert "script-src 'self'" in headers["content-security-policy"]
+        assert "unsafe-inline" not in headers["content-security-policy"]
+
+
+def test_hostile_policy_text_is_shown_as_text(served: Served) -> None:
+    hostile = _record(served.db_url, "SELECT record_id FROM provisions WHERE current_text "
+                                     "LIKE '%atlasPwned = 1%'")  # fmt: skip
+    for path in (f"/provisions/{hostile}", "/documents/AC-D-00002", "/search?q=posts+models"):
+        status, _, body = served.get(path)
+        assert status == 200, path
+        text = body.decode()
+        assert "<script>window.atlasPwned" not in text and "&lt;script&gt;" in text, path
+        assert "<img src=x" not in text, path
+        assert 'href="javascript:' not in text, path
+    status, _, body = served.get("/platforms/beta")
+    assert "Terms &lt;of&gt; Service" in body.decode() or "Terms of Service" in body.decode()
+
+
+def test_bad_and_unknown_addresses_are_400_and_404_never_500(served: Served) -> None:
+    cases = {
+        "/changes/AC-C-999999": 404, "/changes/AC-V-000001": 400, "/changes/%3Cscript%3E": 400,
+        "/provisions/AC-P-00001": 400, "/platforms/nowhere": 404, "/types/nothing": 404,
+        "/nowhere": 404, "/search?q=" + "x" * 500: 400, "/search?q=a&cursor=-1": 400,
+        "/api/v1/changes/AC-C-999999": 404, "/api/v1/versions/banana": 400,
+        "/api/v1/platforms?limit=0": 400, "/api/v1/search": 400,
+        "/versions/AC-V-000001/captures/9": 400,
+    }  # fmt: skip
+    for path, expected in cases.items():
+        status, _headers, body = served.get(path)
+        assert status == expected, (path, status, body[:300])
+        assert b"Traceback" not in body and b"SELECT" not in body
+        if path.startswith("/api/"):
+            assert json.loads(body)["status"] == expected
+
+
+def test_the_api_serves_every_resource_with_cursors_etags_and_cors(served: Served) -> None:
+    spec = served.json("/api/v1/openapi.json")
+    assert spec["openapi"].startswith("3.") and "/api/v1/provisions/{record}" in spec["paths"]
+    first = served.json("/api/v1/platforms?limit=1")
+    assert len(first["items"]) == 1 and first["next_cursor"] == "1"
+    second = served.json(f"/api/v1/platforms?limit=1&cursor={first['next_cursor']}")
+    assert second["items"][0]["name"] != first["items"][0]["name"]
+    assert second["next_cursor"] is None
+    change = _record(served.db_url, "SELECT record_id FROM changes")
+    found = served.json(f"/api/v1/changes/{change}")
+    assert found["severity"] == "high" and found["change"]["record_id"] == change
+    assert served.json("/api/v1/versions/AC-V-000001")["record_id"] == "AC-V-000001"
+    assert served.json("/api/v1/documents/AC-D-00001")["document_type"]
+    assert served.json("/api/v1/platforms/alpha")["name"] == "Alpha"
+    typed = served.json("/api/v1/types/AI-Training?limit=5")
+    assert typed["type"] == "ai-training" and typed["items"]
+    assert served.json("/api/v1/search?q=email")["items"]
+    assert served.json("/api/v1/changes")["items"][0]["record_id"] == change
+    _status, headers, _ = served.get(f"/api/v1/changes/{change}")
+    assert headers["access-control-allow-origin"] == "*" and headers["etag"]
+    again, _, body = served.get(f"/api/v1/changes/{change}", **{"If-None-Match": headers["etag"]})
+    assert again == 304 and body == b""
+
+
+def test_a_raw_capture_is_a_download_in_a_sandbox_never_a_page(served: Served) -> None:
+    status, headers, body = served.get("/versions/AC-V-000001/captures/0")
+    assert status == 200 and body.startswith(b"<html>")
+    assert headers["content-disposition"].startswith("attachment;")
+    assert headers["content-type"] == "application/octet-stream"
+    assert headers["content-security-policy"].startswith("sandbox")
+
+
+def test_the_server_only_reads(served: Served) -> None:
+    with psycopg.connect(served.db_url) as conn:
+        before = conn.execute("SELECT count(*) FROM checks").fetchone()
+    for path in ("/", "/api/v1/changes", "/search?q=ai"):
+        served.get(path)
+    with psycopg.connect(served.db_url) as conn:
+        assert conn.execute("SELECT count(*) FROM checks").fetchone() == before
+        sessions = conn.execute(
+            """SELECT count(*) FROM pg_stat_activity
+               WHERE datname = current_database() AND application_name = ''
+                 AND pid <> pg_backend_pid() AND state = 'idle in transaction'"""
+        ).fetchone()
+    assert sessions == (0,), "no transaction left open between requests"

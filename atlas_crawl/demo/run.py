@@ -132,6 +132,7 @@ def run_demo(settings: BaseSettings, color: bool = False, command: str | None = 
         f"  {me} history\n"
         f"  {me} provisions '{PLATFORM}' 'Privacy Policy'\n"
         f"  {me} compare ai-training\n"
+        f"  {me} serve          # the web view: open http://127.0.0.1:8000/\n"
         f"  {me} db stop        # stop the embedded server when done"
     )
     return 0

@@ -63,10 +63,20 @@ SELECT position, raw_sha256 FROM all_check_pages
 WHERE check_id = %(check)s ORDER BY position
 
 -- name: web_search
--- Today's provisions whose text matches the words asked for, best first.
-SELECT p.record_id, p.platform, p.document_type, p.heading, p.current_text AS text,
-       ts_rank(to_tsvector('simple', p.current_text), q) AS rank
-FROM provisions p, websearch_to_tsquery('simple', %(q)s) q
-WHERE p.ended_at IS NULL AND to_tsvector('simple', p.current_text) @@ q
-ORDER BY rank DESC, p.provision_id
+-- Today's provisions (those of each document's latest version) whose text holds the
+-- words asked for, best first; the word index is provision_texts_words.
+WITH q AS (SELECT websearch_to_tsquery('simple', %(q)s) AS q),
+hits AS (
+    SELECT t.text_sha256, t.text, ts_rank(t.words, q.q) AS rank
+    FROM provision_texts t, q
+    WHERE t.words @@ q.q)
+SELECT pr.record_id, p.name AS platform, d.document_type, vp.heading, h.text, h.rank
+FROM hits h
+JOIN version_provisions vp ON vp.text_sha256 = h.text_sha256
+JOIN versions v ON v.version_id = vp.version_id
+JOIN documents d ON d.document_id = v.document_id
+JOIN platforms p ON p.platform_id = d.platform_id
+JOIN provision_records pr ON pr.provision_id = vp.provision_id
+WHERE v.version_id = (SELECT max(w.version_id) FROM versions w WHERE w.document_id = d.document_id)
+ORDER BY h.rank DESC, pr.provision_id
 LIMIT %(limit)s OFFSET %(offset)s

@@ -1,5 +1,5 @@
 """How small the database of a full backfill could get if every row were narrowed as
-far as issue 12 lists: the floor under the size target, measured rather than guessed.
+far as each measure allows: the floor under the database size, measured rather than guessed.
 
     .venv/bin/python bench/size_floor.py postgresql://postgres@127.0.0.1/atlas_bf \
         [--recompress-level 19]

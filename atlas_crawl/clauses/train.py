@@ -34,7 +34,7 @@ REGULARIZATION = 0.1  # LinearSVC's C, class-balanced
 # false positives of single types. Chosen on the 5 folds by document of
 # bench/clause_accuracy.py (exploratory scores of the same heads): margins 0.25 and 0.5
 # raised macro-F1 in every language by 0.002-0.015 over no gate; margin 0 cost German
-# 0.009 (docs/BENCHMARKS.md, seventh session).
+# 0.009 (docs/BENCHMARKS.md, clause types).
 GATE_MARGIN = 0.25
 ATTRIBUTION = (
     "Trained on the CLAUDETTE multilingual corpus (Galassi, Lagioia, Jablonowska, Lippi, "

@@ -107,7 +107,7 @@ def test_demo_corpus_replay(samples: list[Sample], db_url: str, tmp_path: Path) 
     print(json.dumps(score, indent=2))
     assert missed == []
     assert len(false_changes) <= 0.01 * same, false_changes
-    # Issue 4's targets; Open Terms Archive's extractor fails 95 of these captures.
+    # The detection targets; Open Terms Archive's extractor fails 95 of these captures.
     assert score["recall"] >= 0.99 and score["precision"] >= 0.98, score
     assert score["failed_checks"] < 95, score
     # Every provision of the replayed real history has its clause types, by the shipped

@@ -1,4 +1,4 @@
-"""Evidence that survives its own operator (issue 12): truncated pages, versions and
+"""Evidence that survives its own operator: truncated pages, versions and
 diffs bound to the ledger, confirmations that survive a dead process, a database lost
 mid-crawl."""
 

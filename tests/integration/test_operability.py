@@ -1,5 +1,5 @@
 """Running unattended: failures that say so, a CLI that does not trip over itself, and a
-status view (issue 11). Everything through ``atlas-crawl`` or ``scrapy crawl``."""
+status view. Everything through ``atlas-crawl`` or ``scrapy crawl``."""
 
 from __future__ import annotations
 

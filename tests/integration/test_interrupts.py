@@ -82,3 +82,26 @@ def test_an_interrupted_crawl_exits_non_zero_with_its_summary(
         assert "Traceback" not in err, err[-3000:]
         with psycopg.connect(db_url, autocommit=True) as conn:
             conn.execute("TRUNCATE checks CASCADE")
+
+
+def test_ctrl_c_in_the_demo_stops_quietly_and_leaves_no_server(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "atlas_crawl.cli", "demo"],
+        cwd=ROOT,
+        env={**os.environ, "ATLAS_DATA_DIR": str(data)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 120
+    while not (data / "pgdata" / "postmaster.pid").exists():
+        assert time.monotonic() < deadline and demo.poll() is None, "the demo did not start"
+        time.sleep(0.2)
+    time.sleep(3)  # into its first crawl
+    os.killpg(demo.pid, signal.SIGINT)  # as a terminal sends Ctrl-C to the foreground group
+    _out, err = demo.communicate(timeout=120)
+    assert demo.returncode == 130, err[-2000:]
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err[-2000:]
+    assert not (data / "pgdata" / "postmaster.pid").exists(), "the embedded server was left"

@@ -74,3 +74,13 @@ def test_a_machine_without_chromium_is_told_what_to_install(
     assert problem is not None and problem.startswith("Chromium is missing: install Debian")
     (tmp_path / "chromium-1187").mkdir()  # Playwright's own download, where it could be had
     assert addon.browser_problem(None) is None
+
+
+def test_dev_py_installs_a_browser_only_for_tests_that_may_need_one() -> None:
+    import dev
+
+    assert not dev.needs_browser(["tests/unit"])
+    assert not dev.needs_browser(["-q", "tests/unit/test_guards.py", "-x"])
+    assert dev.needs_browser([])  # the whole suite
+    assert dev.needs_browser(["tests/integration/test_web_browser.py"])
+    assert dev.needs_browser(["tests/unit", "tests/integration"])

@@ -10,10 +10,17 @@ from atlas_crawl.cli.common import UsageError, database_of
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from atlas_crawl.storage.migrate import pending
     from atlas_crawl.web.app import create_app
 
     db = database_of(args)
-    db.connect().close()  # a database that cannot be used is one line, before listening
+    with db.connect() as conn:  # a database that cannot be used is one line, before listening
+        missing = pending(conn)
+    if missing:
+        raise UsageError(
+            f"the database's schema is older than this atlas-crawl ({len(missing)} migration(s) "
+            f"not applied, from {missing[0]}): run atlas-crawl db upgrade, then serve"
+        )
     if not 0 < args.port < 65536:
         raise UsageError(f"--port {args.port}: expected 1 to 65535")
     app = create_app(db.url, pool_size=args.connections)

@@ -50,6 +50,19 @@ def ensure_schema(conn: psycopg.Connection) -> list[str]:
         return applied
 
 
+def pending(conn: psycopg.Connection) -> list[str]:
+    """The migrations this code has that the database has not applied (all of them for a
+    database with no history yet), without changing anything: for readers that must not
+    write, such as the web view."""
+    try:
+        with conn.cursor() as cur:
+            done = {row[0] for row in cur.execute("SELECT name FROM schema_migrations")}
+    except psycopg.errors.UndefinedTable:
+        conn.rollback()
+        done = set()
+    return [path.name for path in migration_files() if path.name not in done]
+
+
 def upgrade(conn: psycopg.Connection) -> list[str]:
     """Bring the schema up to date; returns the names of the migrations applied now."""
     applied_now: list[str] = []

@@ -18,9 +18,8 @@ import pytest
 from tests.helpers import A, B, CrawlRunner, Site, cli, page, write_declarations
 
 
-@pytest.fixture
-def bundle(crawl: CrawlRunner, site: Site, tmp_path: Path, db_url: str) -> Path:
-    """A change of a real crawl (fetched, confirmed), a signed checkpoint, its export."""
+def _crawled_change(crawl: CrawlRunner, site: Site, tmp_path: Path) -> None:
+    """A change of a real crawl: fetched, then confirmed by a second fetch."""
     site.serve("/p", page(A))
     decl = write_declarations(
         tmp_path / "d", "Example", {"Privacy Policy": {"fetch": site.url("/p"), "select": "main"}}
@@ -28,6 +27,12 @@ def bundle(crawl: CrawlRunner, site: Site, tmp_path: Path, db_url: str) -> Path:
     crawl("declarations", path=decl)
     site.serve("/p", page(B))
     crawl("declarations", path=decl)
+
+
+@pytest.fixture
+def bundle(crawl: CrawlRunner, site: Site, tmp_path: Path, db_url: str) -> Path:
+    """A change of a real crawl, a signed checkpoint, its export."""
+    _crawled_change(crawl, site, tmp_path)
     key = tmp_path / "key.pem"
     assert cli("keygen", "--key", str(key), db_url=db_url).returncode == 0
     assert cli("checkpoint", "--key", str(key), db_url=db_url).returncode == 0
@@ -138,13 +143,7 @@ def test_a_file_added_or_removed_is_named(bundle: Path) -> None:
 def test_a_bundle_exported_before_any_checkpoint_says_it_cannot_be_proven(
     crawl: CrawlRunner, site: Site, tmp_path: Path, db_url: str
 ) -> None:
-    site.serve("/p", page(A))
-    decl = write_declarations(
-        tmp_path / "d", "Example", {"Privacy Policy": {"fetch": site.url("/p"), "select": "main"}}
-    )
-    crawl("declarations", path=decl)
-    site.serve("/p", page(B))
-    crawl("declarations", path=decl)
+    _crawled_change(crawl, site, tmp_path)
     out = tmp_path / "change.zip"
     assert cli("export", "AC-C-000001", "--out", str(out), db_url=db_url).returncode == 0
     zipfile.ZipFile(out).extractall(tmp_path / "b")

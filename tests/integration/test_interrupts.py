@@ -105,3 +105,22 @@ def test_ctrl_c_in_the_demo_stops_quietly_and_leaves_no_server(tmp_path: Path) -
     assert demo.returncode == 130, err[-2000:]
     assert "Traceback" not in err and "KeyboardInterrupt" not in err, err[-2000:]
     assert not (data / "pgdata" / "postmaster.pid").exists(), "the embedded server was left"
+
+
+def test_ctrl_c_through_dev_py_stops_quietly_with_130() -> None:
+    """dev.py waits for the command it started; Ctrl-C reaches both, as a terminal sends
+    it to the foreground group, and neither prints a traceback."""
+    process = subprocess.Popen(
+        [sys.executable, "dev.py", "classify"],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    time.sleep(5)  # the model loads; classify waits for input
+    os.killpg(process.pid, signal.SIGINT)
+    _out, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err[-2000:]
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err[-2000:]

@@ -14,6 +14,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, contextmanager
+from datetime import UTC, datetime
+from email.utils import format_datetime
 from importlib import resources
 from typing import Any
 
@@ -28,7 +30,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from atlas_crawl.not_found import NotFound
-from atlas_crawl.web import api, pages
+from atlas_crawl.web import api, feeds, pages
 from atlas_crawl.web.ids import BadRequest
 
 CSP = (
@@ -73,6 +75,14 @@ def with_etag(request: Request, response: Response) -> Response:
     return response
 
 
+def last_modified(conn: psycopg.Connection) -> str:
+    """The time of the latest recorded check, as an HTTP date: when what every page
+    shows last changed (a check, a version, a change)."""
+    row = conn.execute("SELECT checked_at FROM checks ORDER BY check_id DESC LIMIT 1").fetchone()
+    when = row[0] if row else datetime(2000, 1, 1, tzinfo=UTC)
+    return format_datetime(when.astimezone(UTC), usegmt=True)
+
+
 def error_response(request: Request, status: int, message: str) -> Response:
     if request.url.path.startswith("/api/"):
         response: Response = JSONResponse({"error": message, "status": status}, status)
@@ -103,8 +113,9 @@ def create_app(database_url: str, pool_size: int = 8) -> Starlette:
         def handler(request: Request) -> Response:
             with reader.connection() as conn:
                 response = endpoint(request, conn)
-            if response.status_code == 200 and request.method == "GET":
-                response = with_etag(request, response)
+                if response.status_code == 200 and request.method == "GET":
+                    response.headers["Last-Modified"] = last_modified(conn)
+                    response = with_etag(request, response)
             return response
 
         return Route(path, handler, name=name)
@@ -118,7 +129,10 @@ def create_app(database_url: str, pool_size: int = 8) -> Starlette:
             reader.pool.close()
 
     static = StaticFiles(directory=str(resources.files("atlas_crawl.web") / "static"))
-    routes = [route(path, endpoint, name) for path, endpoint, name in pages.ROUTES + api.ROUTES]
+    routes = [
+        route(path, endpoint, name)
+        for path, endpoint, name in pages.ROUTES + api.ROUTES + feeds.ROUTES
+    ]
     app = Starlette(
         routes=[*routes, Mount("/static", static, name="static")],
         exception_handlers={

@@ -39,6 +39,12 @@ def _changes(conn: psycopg.Connection, days: int = RECENT_DAYS, **where: Any) ->
     return [{**r, "severity": severity_of(r["rank"])} for r in rows]
 
 
+def changes_for_feed(conn: psycopg.Connection, limit: int, **where: Any) -> list[dict]:
+    """The newest changes (of a platform or a document), for a feed."""
+    rows = _changes(conn, days=3650, limit=limit, **where)
+    return sorted(rows, key=lambda r: r["detected_at"], reverse=True)
+
+
 def platforms(conn: psycopg.Connection) -> list[dict[str, Any]]:
     return [{**r, "slug": slug(r["name"])} for r in run(conn, "web_platforms")]
 

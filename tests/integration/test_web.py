@@ -188,6 +188,7 @@ def test_the_api_serves_every_resource_with_cursors_etags_and_cors(served: Serve
     assert served.json("/api/v1/changes")["items"][0]["record_id"] == change
     _status, headers, _ = served.get(f"/api/v1/changes/{change}")
     assert headers["access-control-allow-origin"] == "*" and headers["etag"]
+    assert headers["last-modified"].endswith(" GMT")
     again, _, body = served.get(f"/api/v1/changes/{change}", **{"If-None-Match": headers["etag"]})
     assert again == 304 and body == b""
 
@@ -213,3 +214,17 @@ def test_the_server_only_reads(served: Served) -> None:
                  AND pid <> pg_backend_pid() AND state = 'idle in transaction'"""
         ).fetchone()
     assert sessions == (0,), "no transaction left open between requests"
+
+
+def test_the_atom_feeds_of_changes(served: Served) -> None:
+    from xml.etree import ElementTree as ET
+
+    atom = "{http://www.w3.org/2005/Atom}"
+    change = _record(served.db_url, "SELECT record_id FROM changes")
+    for path in ("/feeds/changes.xml", "/feeds/platforms/alpha.xml",
+                 "/feeds/documents/AC-D-00001.xml"):  # fmt: skip
+        status, headers, body = served.get(path)
+        assert status == 200 and headers["content-type"].startswith("application/atom+xml")
+        entries = ET.fromstring(body).findall(f"{atom}entry")
+        assert [e.findtext(f"{atom}id") for e in entries] == [f"urn:atlas-crawl:change:{change}"]
+    assert served.get("/feeds/platforms/nowhere.xml")[0] == 404

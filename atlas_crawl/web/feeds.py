@@ -1,0 +1,46 @@
+"""Atom feeds of the changes, served by the web view (the same entries as the feeds
+``atlas-crawl feeds`` writes): every content change, a platform's, a document's."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import psycopg
+from starlette.requests import Request
+from starlette.responses import Response
+
+from atlas_crawl.alerts.atom import Summaries, feed_xml
+from atlas_crawl.web import reads
+from atlas_crawl.web.ids import number_of
+
+ENTRIES = 20
+
+
+def _feed(conn: psycopg.Connection, feed_id: str, title: str, **where: object) -> Response:
+    rows = [r for r in reads.changes_for_feed(conn, ENTRIES, **where) if r["kind"] == "content"]
+    summarize = Summaries(conn)
+    body = feed_xml(feed_id, title, [summarize(r["change_id"]) for r in rows])
+    return Response(body, media_type="application/atom+xml")
+
+
+def all_changes(request: Request, conn: psycopg.Connection) -> Response:
+    return _feed(conn, "changes", "Policy changes")
+
+
+def platform(request: Request, conn: psycopg.Connection) -> Response:
+    found = reads.platform(conn, request.path_params["slug"].removesuffix(".xml"))
+    return _feed(conn, f"platform:{found['name']}", found["name"], platform=found["name"])
+
+
+def document(request: Request, conn: psycopg.Connection) -> Response:
+    record = request.path_params["record"].removesuffix(".xml")
+    found = reads.document(conn, number_of(record, "document"))
+    title = f"{found['platform']} / {found['document_type']}"
+    return _feed(conn, f"document:{title}", title, document=found["document_id"])
+
+
+ROUTES: list[tuple[str, Callable[..., Response], str]] = [
+    ("/feeds/changes.xml", all_changes, "feed-changes"),
+    ("/feeds/platforms/{slug}", platform, "feed-platform"),
+    ("/feeds/documents/{record}", document, "feed-document"),
+]

@@ -106,6 +106,20 @@ def taxonomy() -> tuple[str, dict[str, ClauseType]]:
     return parse_taxonomy(tomllib.loads(text))
 
 
+@cache
+def agencies() -> dict[str, list[dict[str, str]]]:
+    """The agencies that enforce the taxonomy's regulations, by jurisdiction
+    (``agencies.toml``): name, what it handles, where to file a complaint."""
+    text = resources.files("atlas_crawl.clauses").joinpath("agencies.toml").read_text("utf-8")
+    found = tomllib.loads(text).get("agencies", {})
+    for jurisdiction, listed in found.items():
+        for i, agency in enumerate(listed):
+            missing = {"name", "handles", "complaint"} - set(agency)
+            if missing:
+                raise ValueError(f"agencies.toml: agencies.{jurisdiction}[{i}] lacks {missing}")
+    return found
+
+
 def type_id_of(name: str) -> str:
     """The type a reader means: its ID in any case, with spaces or '_' for '-'; a
     ``KeyError`` with the closest IDs (or every one) else."""

@@ -12,6 +12,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
+from atlas_crawl.clauses.taxonomy import agencies
 from atlas_crawl.storage.captures import load_capture
 from atlas_crawl.web import reads, svg
 from atlas_crawl.web.ids import BadRequest, number_of, offset_of
@@ -24,7 +25,7 @@ _templates = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-_templates.globals.update(badge=svg.badge_text, slug=reads.slug)
+_templates.globals.update(badge=svg.badge_text, slug=reads.slug, agencies=agencies)
 
 
 def _render(name: str, status: int = 200, **context: Any) -> HTMLResponse:

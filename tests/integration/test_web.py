@@ -123,6 +123,7 @@ def test_every_page_shows_its_content(served: Served) -> None:
         f"/changes/{change}": ["Severity raised", "High", "Copy the citation", "<ins>"],
         f"/provisions/{ai}": ["AI and machine-learning training", "What you can do",
                               "Regulations it engages", "How to cite", "Capture SHA-256",
+                              "Federal Trade Commission", "File a complaint",
                               "independent of the platforms", "Other risks"],
         "/types/ai-training": ["Alpha / Privacy Policy"],
         "/search?q=email": ["We collect your email address"],

@@ -105,6 +105,11 @@ def test_the_wheel_holds_every_package_and_its_data(installed: Path) -> None:
         "atlas_crawl/spiders/linkedin.py",
         "atlas_crawl/pipelines/store.py",
         "atlas_crawl/audit/verify.py",
+        "atlas_crawl/audit/verify_bundle.py",
+        "atlas_crawl/clauses/agencies.toml",
+        "atlas_crawl/web/templates/provision.html",
+        "atlas_crawl/web/static/site.js",
+        "atlas_crawl/sql/web.sql",
     ):
         assert needed in names, needed
 

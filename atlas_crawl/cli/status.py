@@ -64,14 +64,14 @@ def cmd_status(args: argparse.Namespace) -> int:
         )
     elif not rows:
         print("no documents tracked yet: run atlas-crawl crawl")
+    else:
+        columns = ["platform", "document_type", "state", "last_checked_at", "version"]
+        print(table(rows, [*columns, "last_changed_at", "last_change_record_id"]))
     waiting = [r for r in rows if r["tracked"] and r["last_failure_reason"] == "no browser"]
     if waiting and not args.json:
         from atlas_crawl.crawl.addon import BROWSER_HELP
 
         print(f"{len(waiting)} document(s) wait for a browser: {BROWSER_HELP}")
-    else:
-        columns = ["platform", "document_type", "state", "last_checked_at", "version"]
-        print(table(rows, [*columns, "last_changed_at", "last_change_record_id"]))
     if args.fail_on is not None:
         failing = [r for r in rows if r["tracked"] and (r["failing_checks"] or 0) >= args.fail_on]
         if failing:

@@ -312,6 +312,7 @@ def test_documents_that_need_a_browser_say_once_how_to_get_one(
     assert "ATLAS_CHROMIUM_PATH" in rows[1][3] and "\n" not in rows[1][3]
     status = cli("status", db_url=db_url)
     assert "1 document(s) wait for a browser: install Debian's chromium" in status.stdout
+    assert "Privacy Policy" in status.stdout and "Terms of Service" in status.stdout
 
 
 def test_a_crawl_shows_progress_and_its_summary_and_the_full_log_on_request(

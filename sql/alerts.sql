@@ -125,7 +125,8 @@ SELECT c.change_id, c.record_id, c.platform, c.document_type, c.url, c.detected_
        c.verified, old.stated_date AS old_stated_date, new.stated_date AS new_stated_date,
        old.text AS old_text, new.text AS new_text, new.record_id AS version_record_id,
        new.raw_sha256 AS capture_sha256, new.archive_url, new.version_number,
-       c.document_record_id, c.review_reason, c.review_detail
+       c.document_record_id, c.review_reason, c.review_detail, c.from_version_id,
+       c.to_version_id
 FROM document_changes c
 JOIN versions old ON old.version_id = c.from_version_id
 JOIN versions new ON new.version_id = c.to_version_id

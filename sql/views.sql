@@ -372,3 +372,34 @@ JOIN platforms p ON p.platform_id = d.platform_id;
 
 CREATE OR REPLACE VIEW dead_notifications AS
 SELECT * FROM alert_notifications WHERE status = 'dead';
+
+-- The readers' schema: a view over each table and view above that a reader of the
+-- history may see (all but the alert subscriptions: addresses and webhook secrets), so
+-- that a role for the web view gets SELECT on these views and nothing else (README,
+-- "The web view"). The views are remade on every upgrade: a column added to a table
+-- appears in its view.
+CREATE SCHEMA IF NOT EXISTS atlas_read;
+DO $$
+DECLARE
+    rel record;
+BEGIN
+    FOR rel IN
+        SELECT c.relname
+        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm')
+          AND c.relname NOT IN ('watches', 'notifications', 'alert_notifications',
+                                'dead_notifications')
+        ORDER BY c.relname
+    LOOP
+        BEGIN
+            EXECUTE format('CREATE OR REPLACE VIEW atlas_read.%I AS SELECT * FROM public.%I',
+                           rel.relname, rel.relname);
+        EXCEPTION WHEN invalid_table_definition OR feature_not_supported THEN
+            -- a column dropped or retyped: the view is made anew
+            EXECUTE format('DROP VIEW atlas_read.%I', rel.relname);
+            EXECUTE format('CREATE VIEW atlas_read.%I AS SELECT * FROM public.%I',
+                           rel.relname, rel.relname);
+        END;
+    END LOOP;
+END
+$$;

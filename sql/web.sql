@@ -9,24 +9,28 @@ SELECT p.platform_id, p.name, p.record_id,
        max(s.last_changed_at) AS last_changed_at,
        count(*) FILTER (WHERE s.tracked AND s.failing_checks > 0) AS failing
 FROM platforms p JOIN document_status s ON s.platform = p.name
-GROUP BY p.platform_id
+GROUP BY p.platform_id, p.name, p.record_id
 HAVING count(s.document_id) FILTER (WHERE s.tracked) > 0
 ORDER BY p.name
 
 -- name: web_changes
--- Content changes since a time, the most severe first, then the newest; a change's
--- severity is the worst among the provisions it touched (as alerts grade it).
+-- The newest changes (content and technical), graded: a change's severity is the worst
+-- among the provisions it touched (as alerts grade it). Newest first, or after a change
+-- of this order (the cursor: a change ID), of a platform or a document, content changes
+-- only or all.
 SELECT c.change_id, c.record_id, c.platform, c.document_type, c.detected_at, c.kind,
        c.kind_reason, c.chars_added, c.chars_removed, c.review_reason,
-       d.record_id AS document_record_id,
+       c.document_record_id,
        (SELECT max(severity_rank(lt.severity)) FROM provision_edits e
         JOIN latest_clause_types lt ON lt.text_sha256 = coalesce(e.to_sha256, e.from_sha256)
         WHERE e.change_id = c.change_id AND e.kind <> 'moved') AS rank
-FROM document_changes c JOIN documents d USING (document_id)
-WHERE c.detected_at >= %(since)s
-  AND (%(platform)s::text IS NULL OR c.platform = %(platform)s)
+FROM document_changes c
+WHERE (%(platform)s::text IS NULL OR c.platform = %(platform)s)
+  AND (NOT %(content_only)s OR c.kind = 'content')
   AND (%(document)s::bigint IS NULL OR c.document_id = %(document)s)
-ORDER BY (c.kind = 'content') DESC, rank DESC NULLS LAST, c.detected_at DESC, c.change_id DESC
+  AND (%(after)s::bigint IS NULL OR (c.detected_at, c.change_id) <
+       (SELECT a.detected_at, a.change_id FROM changes a WHERE a.change_id = %(after)s))
+ORDER BY c.detected_at DESC, c.change_id DESC
 LIMIT %(limit)s
 
 -- name: web_changes_by_month
@@ -56,6 +60,21 @@ SELECT v.version_id, v.record_id, v.version_number, v.text, v.text_sha256, v.raw
 FROM versions v JOIN documents d USING (document_id) JOIN platforms p USING (platform_id)
 JOIN checks k ON k.check_id = v.check_id
 WHERE v.version_id = %(version)s
+
+-- name: web_current_provisions
+-- A document's provisions today (those of its latest version), in reading order, with
+-- their types as "type:severity", worst first: read from the latest version alone, not
+-- from each provision's whole history.
+SELECT pr.record_id, pr.provision_id, vp.position, vp.heading, t.text,
+       (SELECT string_agg(lt.clause_type || ':' || lt.severity, ', '
+                          ORDER BY severity_rank(lt.severity) DESC, lt.clause_type)
+        FROM latest_clause_types lt WHERE lt.text_sha256 = vp.text_sha256) AS types
+FROM (SELECT version_id FROM versions WHERE document_id = %(document)s
+      ORDER BY version_number DESC LIMIT 1) cur
+JOIN version_provisions vp USING (version_id)
+JOIN provision_texts t USING (text_sha256)
+JOIN provision_records pr USING (provision_id)
+ORDER BY vp.position
 
 -- name: web_capture_pages
 -- The pages of a check, for the capture's download.

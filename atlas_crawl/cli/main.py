@@ -141,7 +141,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="the web view and JSON API of the database")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port (8000)")
-    serve.add_argument("--connections", type=int, default=8, help="database connections (8)")
+    serve.add_argument("--connections", type=int, default=8,
+                       help="database connections of each worker (8)")  # fmt: skip
+    serve.add_argument("--workers", type=int, default=1,
+                       help="server processes (1); each keeps its own pages in memory")  # fmt: skip
     serve.set_defaults(func=cmd_serve)
 
     declarations = sub.add_parser("declarations", help="check a folder of declarations")

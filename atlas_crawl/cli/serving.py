@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 
 from atlas_crawl.cli.common import UsageError, database_of
 
@@ -11,7 +12,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from atlas_crawl.storage.migrate import pending
-    from atlas_crawl.web.app import create_app
+    from atlas_crawl.web.app import SERVED_CONNECTIONS, SERVED_URL, create_app
 
     db = database_of(args)
     with db.connect() as conn:  # a database that cannot be used is one line, before listening
@@ -23,8 +24,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
         )
     if not 0 < args.port < 65536:
         raise UsageError(f"--port {args.port}: expected 1 to 65535")
-    app = create_app(db.url, pool_size=args.connections)
+    if not 0 < args.workers <= 64 or not 0 < args.connections <= 200:
+        raise UsageError(f"--workers {args.workers} --connections {args.connections}: "
+                         "expected 1 to 64 workers of 1 to 200 connections")  # fmt: skip
     print(f"atlas-crawl: serving {db.source} at http://{args.host}:{args.port}/ (Ctrl-C stops)",
           flush=True)  # fmt: skip
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+    options = {"host": args.host, "port": args.port, "log_level": "warning", "access_log": False}
+    if args.workers == 1:
+        uvicorn.run(create_app(db.url, pool_size=args.connections), **options)
+    else:  # each worker process makes its application from the environment
+        os.environ[SERVED_URL] = db.url
+        os.environ[SERVED_CONNECTIONS] = str(args.connections)
+        uvicorn.run(f"{create_app.__module__}:from_environment", factory=True,
+                    workers=args.workers, **options)  # fmt: skip
     return 0

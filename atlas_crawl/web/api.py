@@ -57,7 +57,14 @@ def platform(request: Request, conn: psycopg.Connection) -> Response:
 
 
 def changes(request: Request, conn: psycopg.Connection) -> Response:
-    return _json(_page(request, reads.home(conn)["changes"], _limit(request)))
+    """The newest changes first; the cursor is the last change of the page before."""
+    cursor = request.query_params.get("cursor")
+    after = number_of(cursor, "change") if cursor else None
+    limit = _limit(request)
+    rows = reads.changes(conn, limit=limit + 1, after=after)
+    shown = rows[:limit]
+    more = len(rows) > limit
+    return _json({"items": shown, "next_cursor": shown[-1]["record_id"] if more else None})
 
 
 def document(request: Request, conn: psycopg.Connection) -> Response:
@@ -113,7 +120,9 @@ def openapi(request: Request, conn: psycopg.Connection) -> Response:
     paths = {
         "/api/v1/platforms": get("Platforms tracked", "cursor", "limit"),
         "/api/v1/platforms/{slug}": get("A platform's documents and changes", "{slug}"),
-        "/api/v1/changes": get("Recent changes, most severe first", "cursor", "limit"),
+        "/api/v1/changes": get(
+            "Changes, newest first (cursor: the last change ID of a page)", "cursor", "limit"
+        ),
         "/api/v1/documents/{record}": get("A document (AC-D-...)", "{record}"),
         "/api/v1/versions/{record}": get("A version (AC-V-...)", "{record}"),
         "/api/v1/changes/{record}": get("A change (AC-C-...) with its summary", "{record}"),

@@ -12,10 +12,14 @@ origin, only downloaded as an attachment under ``Content-Security-Policy: sandbo
 from __future__ import annotations
 
 import hashlib
+import os
+import sys
+import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
-from email.utils import format_datetime
+from email.utils import format_datetime, parsedate_to_datetime
 from importlib import resources
 from typing import Any
 
@@ -31,12 +35,18 @@ from starlette.staticfiles import StaticFiles
 
 from atlas_crawl.not_found import NotFound
 from atlas_crawl.web import api, feeds, pages
+from atlas_crawl.web.cache import Kept, ResponseCache, generation
 from atlas_crawl.web.ids import BadRequest
 
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
+# How ``serve --workers N`` hands its database to each worker process.
+SERVED_URL = "ATLAS_SERVED_DATABASE_URL"
+SERVED_CONNECTIONS = "ATLAS_SERVED_CONNECTIONS"
+# Raw captures are read once and large: never kept in memory.
+UNCACHED = {"capture"}
 SECURITY_HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
@@ -65,21 +75,36 @@ class Reader:
                 conn.rollback()  # nothing is ever written: end the read-only transaction
 
 
-def with_etag(request: Request, response: Response) -> Response:
-    """An ETag from the body; 304 when the client has it already."""
-    body = bytes(response.body)
-    tag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-    if tag in (request.headers.get("if-none-match") or ""):
-        response = Response(status_code=304, headers={"ETag": tag})
-    response.headers["ETag"] = tag
-    return response
+def etag_of(body: bytes) -> str:
+    return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
 
 
-def last_modified(conn: psycopg.Connection) -> str:
-    """The time of the latest recorded check, as an HTTP date: when what every page
-    shows last changed (a check, a version, a change)."""
-    row = conn.execute("SELECT checked_at FROM checks ORDER BY check_id DESC LIMIT 1").fetchone()
-    when = row[0] if row else datetime(2000, 1, 1, tzinfo=UTC)
+def answer(request: Request, kept: Kept) -> Response:
+    """A kept answer, or 304 when the client holds it already."""
+    headers = dict(kept.headers)
+    if _unchanged(request, headers):
+        return Response(status_code=304, headers={
+            "ETag": headers["etag"], "Last-Modified": headers["last-modified"]})  # fmt: skip
+    return Response(kept.body, status_code=kept.status, headers=headers)
+
+
+def _unchanged(request: Request, headers: dict[str, str]) -> bool:
+    """If-None-Match first (RFC 9110 13.2.2); If-Modified-Since only without it."""
+    tags = request.headers.get("if-none-match")
+    if tags is not None:
+        return headers["etag"] in tags or tags.strip() == "*"
+    since = request.headers.get("if-modified-since")
+    if since is None:
+        return False
+    try:
+        return parsedate_to_datetime(since) >= parsedate_to_datetime(headers["last-modified"])
+    except (TypeError, ValueError):
+        return False  # an unreadable date is no condition
+
+
+def http_date(when: Any) -> str:
+    """A time as an HTTP date (the epoch's 2000 for an empty history)."""
+    when = when or datetime(2000, 1, 1, tzinfo=UTC)
     return format_datetime(when.astimezone(UTC), usegmt=True)
 
 
@@ -94,6 +119,11 @@ def error_response(request: Request, status: int, message: str) -> Response:
 
 def create_app(database_url: str, pool_size: int = 8) -> Starlette:
     reader = Reader(database_url, pool_size)
+    cache = ResponseCache()
+    # Pages are made by Python code holding the interpreter lock: two at a time use the
+    # lock as well as twenty would, and leave it free more often for kept answers.
+    making = threading.BoundedSemaphore(2)
+    sys.setswitchinterval(0.001)  # a kept answer waits 1 ms for the lock, not 5
 
     async def not_found(request: Request, exc: Exception) -> Response:
         return error_response(request, 404, str(exc) or "not found")
@@ -110,13 +140,26 @@ def create_app(database_url: str, pool_size: int = 8) -> Starlette:
         return error_response(request, 500, "the server could not answer this request")
 
     def route(path: str, endpoint: Callable[..., Response], name: str) -> Route:
+        kept_here = name not in UNCACHED
+
         def handler(request: Request) -> Response:
+            key = request.url.path + "?" + request.url.query
             with reader.connection() as conn:
-                response = endpoint(request, conn)
-                if response.status_code == 200 and request.method == "GET":
-                    response.headers["Last-Modified"] = last_modified(conn)
-                    response = with_etag(request, response)
-            return response
+                now, latest_check = generation(conn)
+                kept = cache.get(key, now) if kept_here else None
+                if kept is None:
+                    with making:
+                        response = endpoint(request, conn)
+                    if response.status_code != 200:
+                        return response
+                    body = bytes(response.body)
+                    response.headers["Last-Modified"] = http_date(latest_check)
+                    response.headers["ETag"] = etag_of(body)
+                    kept = Kept(now, time.monotonic(), 200,
+                                tuple(response.headers.items()), body)  # fmt: skip
+                    if kept_here:
+                        cache.put(key, kept)
+            return answer(request, kept)
 
         return Route(path, handler, name=name)
 
@@ -145,7 +188,13 @@ def create_app(database_url: str, pool_size: int = 8) -> Starlette:
         lifespan=lifespan,
     )
     app.state.reader = reader
+    app.state.cache = cache
     return app
+
+
+def from_environment() -> Starlette:
+    """The application of one worker process of ``serve --workers N``."""
+    return create_app(os.environ[SERVED_URL], int(os.environ[SERVED_CONNECTIONS]))
 
 
 class SecurityHeaders:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import psycopg
 from starlette.requests import Request
@@ -16,8 +17,8 @@ from atlas_crawl.web.ids import number_of
 ENTRIES = 20
 
 
-def _feed(conn: psycopg.Connection, feed_id: str, title: str, **where: object) -> Response:
-    rows = [r for r in reads.changes_for_feed(conn, ENTRIES, **where) if r["kind"] == "content"]
+def _feed(conn: psycopg.Connection, feed_id: str, title: str, **where: Any) -> Response:
+    rows = reads.changes(conn, limit=ENTRIES, content_only=True, **where)
     summarize = Summaries(conn)
     body = feed_xml(feed_id, title, [summarize(r["change_id"]) for r in rows])
     return Response(body, media_type="application/atom+xml")

@@ -5,7 +5,6 @@ raises ``NotFound`` for a record that does not exist."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -19,7 +18,6 @@ from atlas_crawl.history.summary import change_summary
 from atlas_crawl.not_found import NotFound
 from atlas_crawl.storage.queries import run
 
-RECENT_DAYS = 90
 LISTED = 25
 
 
@@ -32,17 +30,25 @@ def severity_of(rank: int | None) -> str | None:
     return SEVERITIES[rank] if rank is not None else None
 
 
-def _changes(conn: psycopg.Connection, days: int = RECENT_DAYS, **where: Any) -> list[dict]:
-    since = datetime.now(UTC) - timedelta(days=days)
-    rows = run(conn, "web_changes", since=since, limit=where.pop("limit", LISTED),
+def changes(
+    conn: psycopg.Connection,
+    limit: int = LISTED,
+    after: int | None = None,
+    content_only: bool = False,
+    **where: Any,
+) -> list[dict[str, Any]]:
+    """The newest changes first (of a platform or a document), each with its severity;
+    ``after`` a change ID: those that come after it in this order."""
+    rows = run(conn, "web_changes", limit=limit, after=after, content_only=content_only,
                platform=where.get("platform"), document=where.get("document"))  # fmt: skip
     return [{**r, "severity": severity_of(r["rank"])} for r in rows]
 
 
-def changes_for_feed(conn: psycopg.Connection, limit: int, **where: Any) -> list[dict]:
-    """The newest changes (of a platform or a document), for a feed."""
-    rows = _changes(conn, days=3650, limit=limit, **where)
-    return sorted(rows, key=lambda r: r["detected_at"], reverse=True)
+def most_severe_first(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Content changes before technical ones, then the most severe, then the newest."""
+    return sorted(rows, key=lambda r: (r["kind"] == "content", r["rank"] if r["rank"] is not
+                                       None else -1, r["detected_at"], r["change_id"]),
+                  reverse=True)  # fmt: skip
 
 
 def platforms(conn: psycopg.Connection) -> list[dict[str, Any]]:
@@ -53,7 +59,7 @@ def home(conn: psycopg.Connection) -> dict[str, Any]:
     status = run(conn, "document_status", all=False)
     return {
         "platforms": platforms(conn),
-        "changes": _changes(conn),
+        "changes": most_severe_first(changes(conn)),
         "failing": [r for r in status if r["failing_checks"]],
         "documents": len(status),
     }
@@ -68,7 +74,7 @@ def platform(conn: psycopg.Connection, wanted: str) -> dict[str, Any]:
         **found,
         "documents": status,
         "by_month": run(conn, "web_changes_by_month", platform=found["name"]),
-        "changes": _changes(conn, days=3650, platform=found["name"]),
+        "changes": most_severe_first(changes(conn, platform=found["name"])),
     }
 
 
@@ -78,19 +84,20 @@ def document(conn: psycopg.Connection, document_id: int) -> dict[str, Any]:
         raise NotFound(f"no document AC-D-{document_id:05d}")
     doc = rows[0]
     names = {"platform": doc["platform"], "document_type": doc["document_type"]}
-    types = {r["record_id"]: r["types"] for r in run(conn, "document_clause_types", **names)}
-    provisions = [
-        {**p, "types": _types_of(types.get(p["record_id"]))}
-        for p in run(conn, "current_provisions", **names)
-    ]
     return {
         **doc,
         "slug": slug(doc["platform"]),
         "versions": run(conn, "document_history", **names),
-        "provisions": provisions,
+        "provisions": current_provisions(conn, document_id),
         "checks": run(conn, "web_document_checks", document=document_id, limit=LISTED),
-        "changes": _changes(conn, days=3650, document=document_id),
+        "changes": changes(conn, document=document_id),
     }
+
+
+def current_provisions(conn: psycopg.Connection, document_id: int) -> list[dict[str, Any]]:
+    """A document's provisions today, each with its types, worst first."""
+    return [{**p, "types": _types_of(p["types"])}
+            for p in run(conn, "web_current_provisions", document=document_id)]  # fmt: skip
 
 
 def _types_of(text: str | None) -> list[dict[str, str]]:
@@ -123,34 +130,17 @@ def change(conn: psycopg.Connection, change_id: int) -> dict[str, Any]:
         "ops": diff_ops(c["old_text"], c["new_text"]),
         "citation": citation(conn, f"AC-C-{change_id}"),
         "versions": {
-            side: run(conn, "web_version", version=version_id)[0]
-            for side, version_id in (
-                ("before", _version_id(conn, change_id, "from")),
-                ("after", _version_id(conn, change_id, "to")),
-            )
+            "before": run(conn, "web_version", version=c["from_version_id"])[0],
+            "after": run(conn, "web_version", version=c["to_version_id"])[0],
         },
     }
-
-
-def _version_id(conn: psycopg.Connection, change_id: int, side: str) -> int:
-    row = conn.execute(
-        "SELECT from_version_id, to_version_id FROM changes WHERE change_id = %s", (change_id,)
-    ).fetchone()
-    if row is None:
-        raise NotFound(f"no change AC-C-{change_id:06d}")
-    return int(row[0] if side == "from" else row[1])
 
 
 def provision(conn: psycopg.Connection, provision_id: int) -> dict[str, Any]:
     life = provision_life(conn, provision_id)
     cited = provision_citation(conn, provision_id)
-    names = {"platform": life["platform"], "document_type": life["document_type"]}
-    types = {r["record_id"]: r["types"] for r in run(conn, "document_clause_types", **names)}
-    others = [
-        {**p, "types": _types_of(types.get(p["record_id"]))}
-        for p in run(conn, "current_provisions", **names)
-        if p["record_id"] != life["record_id"]
-    ]
+    others = [p for p in current_provisions(conn, life["document_id"])
+              if p["record_id"] != life["record_id"]]  # fmt: skip
     risks = [p for p in others if any(t["severity"] in ("medium", "high") for t in p["types"])]
     version_row = run(conn, "web_version", version=cited["version_id"])[0]
     made = conn.execute(

@@ -54,8 +54,8 @@ def test_views_keep_their_contract(db: psycopg.Connection, view: str) -> None:
     columns = [
         r[0]
         for r in db.execute(
-            """SELECT column_name FROM information_schema.columns WHERE table_name = %s
-           ORDER BY ordinal_position""",
+            """SELECT column_name FROM information_schema.columns
+               WHERE table_name = %s AND table_schema = 'public' ORDER BY ordinal_position""",
             (view,),
         )
     ]

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from tests.helpers import ROOT, CrawlRunner, Site, write_declarations
 
@@ -79,12 +80,10 @@ def fill(crawl: CrawlRunner, site: Site, tmp_path: Path) -> None:
     assert crawl("declarations", path=tmp_path / "Alpha").returncode == 0
 
 
-@pytest.fixture
-def served(crawl: CrawlRunner, site: Site, tmp_path: Path, db_url: str) -> Iterator[Served]:
-    fill(crawl, site, tmp_path)
+def start_server(db_url: str, *args: str) -> Served:
     port = _free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "atlas_crawl.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "atlas_crawl.cli", "serve", "--port", str(port), *args],
         cwd=ROOT, env={**os.environ, "ATLAS_DATABASE_URL": db_url},
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
@@ -93,14 +92,24 @@ def served(crawl: CrawlRunner, site: Site, tmp_path: Path, db_url: str) -> Itera
     while True:
         try:
             urllib.request.urlopen(base + "/api/v1/openapi.json", timeout=2).close()
-            break
+            return Served(base, db_url, process)
         except OSError:
             assert process.poll() is None, process.stdout.read() if process.stdout else ""
             assert time.monotonic() < deadline, "the server did not start"
             time.sleep(0.2)
-    yield Served(base, db_url, process)
-    process.terminate()
-    process.wait(timeout=30)
+
+
+def stop_server(served: Served) -> None:
+    served.process.terminate()
+    served.process.wait(timeout=30)
+
+
+@pytest.fixture
+def served(crawl: CrawlRunner, site: Site, tmp_path: Path, db_url: str) -> Iterator[Served]:
+    fill(crawl, site, tmp_path)
+    server = start_server(db_url)
+    yield server
+    stop_server(server)
 
 
 def _record(db_url: str, sql: str) -> str:
@@ -229,3 +238,83 @@ def test_the_atom_feeds_of_changes(served: Served) -> None:
         entries = ET.fromstring(body).findall(f"{atom}entry")
         assert [e.findtext(f"{atom}id") for e in entries] == [f"urn:atlas-crawl:change:{change}"]
     assert served.get("/feeds/platforms/nowhere.xml")[0] == 404
+
+
+def test_what_a_crawl_records_shows_at_once_and_unchanged_pages_answer_304(
+    served: Served, crawl: CrawlRunner, site: Site, tmp_path: Path
+) -> None:
+    first = served.json("/api/v1/changes?limit=1")
+    assert len(first["items"]) == 1 and first["next_cursor"] is None
+    status, headers, home = served.get("/")
+    assert status == 200
+    since = {"If-Modified-Since": headers["last-modified"]}
+    assert served.get("/", **since)[0] == 304
+    assert served.get("/", **{"If-None-Match": headers["etag"]})[0] == 304
+    # A new change at Alpha: kept answers are stale the moment it is recorded.
+    site.serve("/alpha/privacy", policy(EMAIL, AI_TRAINING, "You may close your account."))
+    assert crawl("declarations", path=tmp_path / "Alpha").returncode == 0
+    newest = _record(served.db_url, "SELECT record_id FROM changes ORDER BY change_id DESC")
+    status, headers, again = served.get("/", **since)
+    assert status == 200 and newest.encode() in again and again != home
+    listed = served.json("/api/v1/changes?limit=1")
+    assert listed["items"][0]["record_id"] == newest and listed["next_cursor"] == newest
+    older = served.json(f"/api/v1/changes?limit=1&cursor={listed['next_cursor']}")
+    assert [i["record_id"] for i in older["items"]] == [first["items"][0]["record_id"]]
+    assert older["next_cursor"] is None
+
+
+def _readme_role_sql() -> str:
+    """The SQL the README gives for the web view's own role."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = text.index("psql -d atlas <<'SQL'\n") + len("psql -d atlas <<'SQL'\n")
+    return text[start : text.index("\nSQL\n", start)]
+
+
+def test_the_readme_role_reads_every_page_through_the_readers_views_only(
+    served: Served,
+) -> None:
+    database = conninfo_to_dict(served.db_url)["dbname"]
+    role = f"web_{database}"[:60]
+    sql = _readme_role_sql().replace("atlas_web", role)
+    sql = sql.replace("DATABASE atlas ", f'DATABASE "{database}" ')
+    with psycopg.connect(served.db_url, autocommit=True) as owner:
+        owner.execute(f'DROP ROLE IF EXISTS "{role}"')
+        owner.execute(sql.encode())
+    reader_url = make_conninfo(served.db_url, user=role, password="choose-one")
+    reader = start_server(reader_url)
+    try:
+        change = _record(served.db_url, "SELECT record_id FROM changes")
+        provision = _record(served.db_url, "SELECT record_id FROM provision_records")
+        paths = [
+            "/",
+            "/platforms/alpha",
+            "/documents/AC-D-00001",
+            "/versions/AC-V-000001",
+            f"/changes/{change}",
+            f"/provisions/{provision}",
+            "/types/ai-training",
+            "/search?q=email",
+            "/feeds/changes.xml",
+            "/api/v1/changes",
+            f"/api/v1/provisions/{provision}",
+            "/versions/AC-V-000001/captures/0",
+        ]
+        for path in paths:
+            status, _, body = reader.get(path)
+            assert status == 200, (path, body[:300])
+        with psycopg.connect(reader_url, autocommit=True) as conn:
+            assert conn.execute("SELECT count(*) FROM checks").fetchone()[0] > 0
+            denied_statements = (
+                "SELECT * FROM watches",
+                "SELECT * FROM public.checks",
+                "DELETE FROM checks",
+                "INSERT INTO platforms (name) VALUES ('x')",
+            )
+            for denied in denied_statements:
+                with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                    conn.execute(denied)
+    finally:
+        stop_server(reader)
+        with psycopg.connect(served.db_url, autocommit=True) as owner:
+            owner.execute(f'DROP OWNED BY "{role}"')
+            owner.execute(f'DROP ROLE "{role}"')

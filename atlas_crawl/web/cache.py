@@ -1,0 +1,102 @@
+"""Answers kept in memory while what they show has not changed.
+
+A page is made of what the database held when it was read; it stays true until the next
+write that could change it. Every request first reads the history's *generation* (the
+latest check, change and reclassification: one query of three index reads) and serves a
+kept answer only when it was made at the same generation; anything recorded since makes
+the kept answers stale at once. What changes without a new check (a version's archive
+link filled in later, a document untracked) shows within ``max_age`` seconds. The cache
+is bounded in bytes, least recently used first out.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import psycopg
+
+# One statement; each part reads the last entry of an index. The readers' role sees
+# views only (atlas_read), so nothing here may need a table's system columns.
+GENERATION_SQL = """
+SELECT concat_ws(':',
+         (SELECT max(check_id) FROM checks),
+         (SELECT max(change_id) FROM changes),
+         (SELECT r.reclassification_id || '/' || r.texts || '/' || (r.finished_at IS NULL)
+          FROM reclassifications r ORDER BY r.reclassification_id DESC LIMIT 1)),
+       (SELECT checked_at FROM checks ORDER BY check_id DESC LIMIT 1)
+"""
+
+
+def generation(conn: psycopg.Connection) -> tuple[str, object]:
+    """The history's generation and the time of its latest check."""
+    row = conn.execute(GENERATION_SQL).fetchone()
+    assert row is not None
+    return str(row[0]), row[1]
+
+
+def _setting(name: str, default: float) -> float:
+    value = os.environ.get(name, "")
+    if not value:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1.0
+    if number < 0:
+        raise ValueError(f"{name}={value!r}: expected a number, 0 or more (0 keeps nothing)")
+    return number
+
+
+@dataclass(frozen=True)
+class Kept:
+    generation: str
+    made: float
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+
+
+class ResponseCache:
+    """Answers by address, each valid for one generation and at most ``max_age`` s."""
+
+    def __init__(self, max_bytes: int | None = None, max_age: float | None = None) -> None:
+        if max_bytes is None:
+            max_bytes = int(_setting("ATLAS_WEB_CACHE_MB", 64) * 1024 * 1024)
+        if max_age is None:
+            max_age = _setting("ATLAS_WEB_CACHE_SECONDS", 60)
+        self.max_bytes = max_bytes
+        self.max_age = max_age
+        self._kept: OrderedDict[str, Kept] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: str, generation: str) -> Kept | None:
+        with self._lock:
+            kept = self._kept.get(key)
+            if kept is None:
+                return None
+            if kept.generation != generation or time.monotonic() - kept.made > self.max_age:
+                self._drop(key)
+                return None
+            self._kept.move_to_end(key)
+            return kept
+
+    def put(self, key: str, kept: Kept) -> None:
+        size = len(kept.body) + len(key)
+        if size > self.max_bytes // 8:  # one answer never takes much of the room
+            return
+        with self._lock:
+            if key in self._kept:
+                self._drop(key)
+            self._kept[key] = kept
+            self._bytes += size
+            while self._bytes > self.max_bytes:
+                self._drop(next(iter(self._kept)))
+
+    def _drop(self, key: str) -> None:
+        kept = self._kept.pop(key)
+        self._bytes -= len(kept.body) + len(key)

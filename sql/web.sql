@@ -16,8 +16,8 @@ ORDER BY p.name
 -- name: web_changes
 -- The newest changes (content and technical), graded: a change's severity is the worst
 -- among the provisions it touched (as alerts grade it). Newest first, or after a change
--- of this order (the cursor: a change ID), of a platform or a document, content changes
--- only or all.
+-- of this order (the cursor: a change ID), of a platform, a document, a provision or a
+-- clause type, content changes only or all.
 SELECT c.change_id, c.record_id, c.platform, c.document_type, c.detected_at, c.kind,
        c.kind_reason, c.chars_added, c.chars_removed, c.review_reason,
        c.document_record_id,
@@ -28,6 +28,16 @@ FROM document_changes c
 WHERE (%(platform)s::text IS NULL OR c.platform = %(platform)s)
   AND (NOT %(content_only)s OR c.kind = 'content')
   AND (%(document)s::bigint IS NULL OR c.document_id = %(document)s)
+  AND (%(provision)s::bigint IS NULL OR EXISTS (
+       SELECT 1 FROM provision_edits e
+       WHERE e.change_id = c.change_id AND e.provision_id = %(provision)s))
+  -- a type's changes: those that brought or rewrote it at medium or high (as a type
+  -- watch is alerted)
+  AND (%(type)s::text IS NULL OR EXISTS (
+       SELECT 1 FROM provision_edits e
+       JOIN latest_clause_types lt ON lt.text_sha256 = coalesce(e.to_sha256, e.from_sha256)
+       WHERE e.change_id = c.change_id AND e.kind <> 'moved' AND lt.clause_type = %(type)s
+         AND severity_rank(lt.severity) >= 1))
   AND (%(after)s::bigint IS NULL OR (c.detected_at, c.change_id) <
        (SELECT a.detected_at, a.change_id FROM changes a WHERE a.change_id = %(after)s))
 ORDER BY c.detected_at DESC, c.change_id DESC

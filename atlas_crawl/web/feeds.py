@@ -1,5 +1,6 @@
 """Atom feeds of the changes, served by the web view (the same entries as the feeds
-``atlas-crawl feeds`` writes): every content change, a platform's, a document's."""
+``atlas-crawl feeds`` writes): every content change, a platform's, a document's, a
+provision's and a clause type's."""
 
 from __future__ import annotations
 
@@ -40,8 +41,23 @@ def document(request: Request, conn: psycopg.Connection) -> Response:
     return _feed(conn, f"document:{title}", title, document=found["document_id"])
 
 
+def provision(request: Request, conn: psycopg.Connection) -> Response:
+    record = request.path_params["record"].removesuffix(".xml")
+    found = reads.provision_record(conn, number_of(record, "provision"))
+    title = f"{found['record_id']} ({found['platform']} / {found['document_type']})"
+    return _feed(conn, f"provision:{found['record_id']}", title,
+                 provision=found["provision_id"])  # fmt: skip
+
+
+def clause_type(request: Request, conn: psycopg.Connection) -> Response:
+    found = reads.clause_type_of(request.path_params["type"].removesuffix(".xml"))
+    return _feed(conn, f"type:{found.id}", found.title, type=found.id)
+
+
 ROUTES: list[tuple[str, Callable[..., Response], str]] = [
     ("/feeds/changes.xml", all_changes, "feed-changes"),
     ("/feeds/platforms/{slug}", platform, "feed-platform"),
     ("/feeds/documents/{record}", document, "feed-document"),
+    ("/feeds/provisions/{record}", provision, "feed-provision"),
+    ("/feeds/types/{type}", clause_type, "feed-type"),
 ]

@@ -10,7 +10,7 @@ from typing import Any
 import psycopg
 
 from atlas_crawl.audit.citation import citation, provision_citation
-from atlas_crawl.clauses.taxonomy import SEVERITIES, taxonomy, type_id_of
+from atlas_crawl.clauses.taxonomy import SEVERITIES, ClauseType, taxonomy, type_id_of
 from atlas_crawl.diff.patch import diff_ops
 from atlas_crawl.history.clause_report import compare_rows
 from atlas_crawl.history.provision_report import provision_life
@@ -19,6 +19,7 @@ from atlas_crawl.not_found import NotFound
 from atlas_crawl.storage.queries import run
 
 LISTED = 25
+CHANGE_FILTERS = ("platform", "document", "provision", "type")
 
 
 def slug(name: str) -> str:
@@ -37,10 +38,13 @@ def changes(
     content_only: bool = False,
     **where: Any,
 ) -> list[dict[str, Any]]:
-    """The newest changes first (of a platform or a document), each with its severity;
-    ``after`` a change ID: those that come after it in this order."""
+    """The newest changes first (``where``: of a platform, a document, a provision or a
+    clause type), each with its severity; ``after`` a change ID: those that come after
+    it in this order."""
+    unknown = set(where) - set(CHANGE_FILTERS)
+    assert not unknown, unknown
     rows = run(conn, "web_changes", limit=limit, after=after, content_only=content_only,
-               platform=where.get("platform"), document=where.get("document"))  # fmt: skip
+               **{k: where.get(k) for k in CHANGE_FILTERS})  # fmt: skip
     return [{**r, "severity": severity_of(r["rank"])} for r in rows]
 
 
@@ -157,13 +161,25 @@ def provision(conn: psycopg.Connection, provision_id: int) -> dict[str, Any]:
     }
 
 
-def clause_type(conn: psycopg.Connection, wanted: str) -> dict[str, Any]:
+def clause_type_of(wanted: str) -> ClauseType:
+    """The taxonomy's type for an address's name (any case, or the closest's hint)."""
     try:
-        type_id = type_id_of(wanted)
+        return taxonomy()[1][type_id_of(wanted)]
     except KeyError as exc:
         raise NotFound(exc.args[0]) from None
-    known = taxonomy()[1][type_id]
-    return {**known.explanation(), "rows": compare_rows(conn, type_id)}
+
+
+def clause_type(conn: psycopg.Connection, wanted: str) -> dict[str, Any]:
+    known = clause_type_of(wanted)
+    return {**known.explanation(), "rows": compare_rows(conn, known.id)}
+
+
+def provision_record(conn: psycopg.Connection, provision_id: int) -> dict[str, Any]:
+    """A provision's record alone (platform, document, record ID)."""
+    rows = run(conn, "provision_record", provision=provision_id)
+    if not rows:
+        raise NotFound(f"no provision AC-P-{provision_id:06d}")
+    return rows[0]
 
 
 def search(conn: psycopg.Connection, q: str, offset: int = 0) -> list[dict[str, Any]]:

@@ -231,13 +231,26 @@ def test_the_atom_feeds_of_changes(served: Served) -> None:
 
     atom = "{http://www.w3.org/2005/Atom}"
     change = _record(served.db_url, "SELECT record_id FROM changes")
-    for path in ("/feeds/changes.xml", "/feeds/platforms/alpha.xml",
-                 "/feeds/documents/AC-D-00001.xml"):  # fmt: skip
+    ai = _record(served.db_url, "SELECT record_id FROM provisions WHERE current_text LIKE "
+                                "'We use your posts%'")  # fmt: skip
+
+    def entries(path: str) -> list[str | None]:
         status, headers, body = served.get(path)
         assert status == 200 and headers["content-type"].startswith("application/atom+xml")
-        entries = ET.fromstring(body).findall(f"{atom}entry")
-        assert [e.findtext(f"{atom}id") for e in entries] == [f"urn:atlas-crawl:change:{change}"]
-    assert served.get("/feeds/platforms/nowhere.xml")[0] == 404
+        return [e.findtext(f"{atom}id") for e in ET.fromstring(body).findall(f"{atom}entry")]
+
+    for path in ("/feeds/changes.xml", "/feeds/platforms/alpha.xml",
+                 "/feeds/documents/AC-D-00001.xml", f"/feeds/provisions/{ai}.xml",
+                 "/feeds/types/ai-training.xml", "/feeds/types/AI-Training.xml"):  # fmt: skip
+        assert entries(path) == [f"urn:atlas-crawl:change:{change}"], path
+    assert entries("/feeds/platforms/beta.xml") == []
+    assert entries("/feeds/types/arbitration.xml") == []
+    for missing in ("/feeds/platforms/nowhere.xml", "/feeds/types/nothing.xml",
+                    "/feeds/provisions/AC-P-999999.xml"):  # fmt: skip
+        assert served.get(missing)[0] == 404, missing
+    # every page names its feed, for feed readers and people
+    _, _, body = served.get(f"/provisions/{ai}")
+    assert f'href="/feeds/provisions/{ai}.xml"'.encode() in body
 
 
 def test_what_a_crawl_records_shows_at_once_and_unchanged_pages_answer_304(

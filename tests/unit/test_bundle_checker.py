@@ -44,3 +44,26 @@ def test_a_patch_that_does_not_fit_is_refused() -> None:
     diff = make_diff("We collect your email.\n", "We collect your phone number.\n")
     with pytest.raises(ValueError, match="does not match"):
         apply_strictly("We keep your email.\n", diff.patch)
+
+
+def test_the_bundle_checker_hashes_evidence_as_the_crawler_does() -> None:
+    """verify_bundle.py is standalone (stdlib only), so it keeps its own copy of the
+    evidence hash: both must agree on every field, in order, and on the result."""
+    from datetime import UTC, datetime
+
+    from atlas_crawl.audit import verify_bundle
+    from atlas_crawl.evidence import ledger
+
+    assert verify_bundle.FIELDS == ledger.FIELDS
+    fields = {
+        "document_id": 7, "checked_at": datetime(2026, 3, 1, 12, 30, 5, 12, tzinfo=UTC),
+        "captured_at": datetime(2026, 3, 1, 12, 30, 4, tzinfo=UTC),
+        "requested_url": "https://example.com/privacy", "final_url": "https://example.com/p",
+        "http_status": 200, "fetcher": "http", "raw_sha256": "ab" * 32,
+        "text_sha256": "cd" * 32, "warc_digest": None,
+    }  # fmt: skip
+    as_bundled = {k: ledger.canonical(v) for k, v in fields.items()}  # entries.json's form
+    for previous in (None, "ef" * 32):
+        assert verify_bundle.evidence_hash(as_bundled, previous) == ledger.evidence_hash(
+            fields, previous
+        )

@@ -93,12 +93,15 @@ WHERE check_id = %(check)s ORDER BY position
 
 -- name: web_search
 -- Today's provisions (those of each document's latest version) whose text holds the
--- words asked for, best first; the word index is provision_texts_words.
-WITH q AS (SELECT websearch_to_tsquery('simple', %(q)s) AS q),
+-- words asked for, best first. Each text is searched in its own language (its words
+-- stemmed as provision_texts.search_config says, migration 018): the words asked for
+-- are read once per configuration, and each text matched against its own.
+WITH q AS (
+    SELECT c.config, websearch_to_tsquery(c.config, %(q)s) AS q
+    FROM unnest('{simple,english,german,italian,french}'::regconfig[]) AS c(config)),
 hits AS (
     SELECT t.text_sha256, t.text, ts_rank(t.words, q.q) AS rank
-    FROM provision_texts t, q
-    WHERE t.words @@ q.q)
+    FROM q JOIN provision_texts t ON t.search_config = q.config AND t.words @@ q.q)
 SELECT pr.record_id, p.name AS platform, d.document_type, vp.heading, h.text, h.rank
 FROM hits h
 JOIN version_provisions vp ON vp.text_sha256 = h.text_sha256

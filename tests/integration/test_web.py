@@ -136,6 +136,8 @@ def test_every_page_shows_its_content(served: Served) -> None:
                               "independent of the platforms", "Other risks"],
         "/types/ai-training": ["Alpha / Privacy Policy"],
         "/search?q=email": ["We collect your email address"],
+        # in the text's language: "addresses" and "collecting" stem as "address", "collect"
+        "/search?q=collecting+addresses": ["We collect your email address"],
     }  # fmt: skip
     for path, expected in pages.items():
         status, headers, body = served.get(path)

@@ -29,7 +29,7 @@ from atlas_crawl.cli.declarations import cmd_declarations_check
 from atlas_crawl.cli.ledger import cmd_checkpoint, cmd_keygen
 from atlas_crawl.cli.provisions import cmd_provision, cmd_provisions
 from atlas_crawl.cli.reading import cmd_diff, cmd_history, cmd_show
-from atlas_crawl.cli.serving import cmd_serve
+from atlas_crawl.cli.serving import cmd_memo, cmd_serve
 from atlas_crawl.cli.status import cmd_status, cmd_track, cmd_untrack
 from atlas_crawl.config import ConfigError
 from atlas_crawl.storage.database import DatabaseUnavailable, one_line
@@ -280,6 +280,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cite.add_argument("--json", action="store_true")
     cite.set_defaults(func=cmd_cite)
+
+    memo = sub.add_parser("memo", help="a provision's or a change's page as a PDF memo")
+    memo.add_argument("record", help="AC-P-000123 (provision) or AC-C-000003 (change)")
+    memo.add_argument("--out", help="the PDF to write (default: RECORD.pdf)")
+    memo.set_defaults(func=cmd_memo)
 
     export = sub.add_parser("export", help="a change's evidence bundle (zip)")
     export.add_argument("change", help="AC-C-000003 or a change id")

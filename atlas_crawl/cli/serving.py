@@ -1,11 +1,13 @@
-"""``serve``: the web view and JSON API of the database the settings name."""
+"""``serve``: the web view and JSON API of the database the settings name; ``memo``: one
+of its pages as a PDF."""
 
 from __future__ import annotations
 
 import argparse
 import os
+from pathlib import Path
 
-from atlas_crawl.cli.common import UsageError, database_of
+from atlas_crawl.cli.common import UsageError, connect, database_of
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -37,4 +39,22 @@ def cmd_serve(args: argparse.Namespace) -> int:
         os.environ[SERVED_CONNECTIONS] = str(args.connections)
         uvicorn.run(f"{create_app.__module__}:from_environment", factory=True,
                     workers=args.workers, **options)  # fmt: skip
+    return 0
+
+
+def cmd_memo(args: argparse.Namespace) -> int:
+    from atlas_crawl.not_found import NotFound
+    from atlas_crawl.record_ids import parse_record_id
+    from atlas_crawl.web.memo import MemoUnavailable
+    from atlas_crawl.web.pages import memo_pdf
+
+    try:
+        kind, number = parse_record_id(args.record)
+        with connect(args) as conn:
+            body, name = memo_pdf(conn, kind, number)
+    except (NotFound, ValueError, MemoUnavailable) as exc:
+        raise UsageError(str(exc)) from None
+    out = Path(args.out or name)
+    out.write_bytes(body)
+    print(f"{out}: memo of {name.removesuffix('.pdf')} ({len(body):,} bytes)")
     return 0

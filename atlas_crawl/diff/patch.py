@@ -8,6 +8,7 @@ the old text to give the new one.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from diff_match_patch import diff_match_patch
@@ -57,6 +58,58 @@ def diff_ops(old: str, new: str) -> list[tuple[int, str]]:
         i += 1
     dmp.diff_cleanupMerge(out)
     return out
+
+
+_TOKEN = re.compile(r"\w+|\s+|[^\w\s]")
+
+
+def word_ops(old: str, new: str) -> list[tuple[int, str]]:
+    """(op, text) pairs for reading: lines first, then each replaced block of lines word
+    by word (whole words added and removed, as a reader marks them). Words are diffed as
+    single symbols, so a rewritten page of 20,000 characters is a diff of a few thousand
+    symbols, not of 20,000 characters (what ``diff_ops`` does, for stored patches)."""
+    dmp = _engine()
+    a, b, lines = dmp.diff_linesToChars(old, new)
+    line_diffs = dmp.diff_main(a, b, False)
+    dmp.diff_charsToLines(line_diffs, lines)
+    out: list[tuple[int, str]] = []
+    i = 0
+    while i < len(line_diffs):
+        op, text = line_diffs[i]
+        if op == dmp.DIFF_DELETE and i + 1 < len(line_diffs) and line_diffs[i + 1][0] == 1:
+            out.extend(_words(dmp, text, line_diffs[i + 1][1]))
+            i += 2
+            continue
+        out.append((op, text))
+        i += 1
+    merged: list[tuple[int, str]] = []
+    for op, text in out:  # adjacent runs of one kind as one (no common ends taken out)
+        if merged and merged[-1][0] == op:
+            merged[-1] = (op, merged[-1][1] + text)
+        elif text:
+            merged.append((op, text))
+    return merged
+
+
+def _words(dmp: diff_match_patch, old: str, new: str) -> list[tuple[int, str]]:
+    symbols: dict[str, str] = {}
+    tokens: list[str] = []
+
+    def encode(text: str) -> str:
+        out = []
+        for token in _TOKEN.findall(text):
+            if token not in symbols:
+                symbols[token] = chr(len(tokens) + 0x100)  # above Latin-1: never a surrogate
+                tokens.append(token)
+            out.append(symbols[token])
+        return "".join(out)
+
+    # More distinct words than characters available without surrogates: as lines.
+    if len(set(_TOKEN.findall(old)) | set(_TOKEN.findall(new))) > 0xD800 - 0x100:
+        return [(-1, old), (1, new)]
+    coded = dmp.diff_main(encode(old), encode(new), False)
+    dmp.diff_cleanupSemantic(coded)  # on words: what it merges or splits is whole words
+    return [(op, "".join(tokens[ord(c) - 0x100] for c in text)) for op, text in coded]
 
 
 def make_diff(old: str, new: str) -> Diff:

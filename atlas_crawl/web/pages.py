@@ -9,6 +9,7 @@ from typing import Any
 
 import psycopg
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
@@ -16,6 +17,7 @@ from atlas_crawl.clauses.taxonomy import agencies
 from atlas_crawl.storage.captures import load_capture
 from atlas_crawl.web import reads, svg
 from atlas_crawl.web.ids import BadRequest, number_of, offset_of
+from atlas_crawl.web.memo import MemoUnavailable, html_to_pdf, memo_context
 
 MAX_QUERY = 200
 
@@ -25,11 +27,25 @@ _templates = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+
+
+def elide(text: str, keep: int = 300) -> str:
+    """Unchanged text between edits, in a memo: its ends around the edits, not pages of it."""
+    if len(text) <= 3 * keep:
+        return text
+    return f"{text[:keep]} […] {text[-keep:]}"
+
+
+_templates.filters["elide"] = elide
 _templates.globals.update(badge=svg.badge_text, slug=reads.slug, agencies=agencies)
 
 
+def _page(name: str, **context: Any) -> str:
+    return _templates.get_template(name).render(**context)
+
+
 def _render(name: str, status: int = 200, **context: Any) -> HTMLResponse:
-    return HTMLResponse(_templates.get_template(name).render(**context), status_code=status)
+    return HTMLResponse(_page(name, **context), status_code=status)
 
 
 def error_page(request: Request, status: int, message: str) -> HTMLResponse:
@@ -58,9 +74,10 @@ def version(request: Request, conn: psycopg.Connection) -> Response:
     return _render("version.html", v=found)
 
 
-def change(request: Request, conn: psycopg.Connection) -> Response:
-    found = reads.change(conn, number_of(request.path_params["record"], "change"))
-    return _render(
+def change_html(conn: psycopg.Connection, number: int, memo: bool = False) -> str:
+    found = reads.change(conn, number)
+    after = found["versions"]["after"]
+    return _page(
         "change.html",
         c=found["change"],
         s=found["summary"],
@@ -68,12 +85,50 @@ def change(request: Request, conn: psycopg.Connection) -> Response:
         cite=found["citation"],
         versions=found["versions"],
         slug_=found["slug"],
-    )
+        memo=memo and memo_context(found["change"]["record_id"], after["raw_sha256"],
+                                   after["record_id"]),
+    )  # fmt: skip
+
+
+def change(request: Request, conn: psycopg.Connection) -> Response:
+    return HTMLResponse(change_html(conn, number_of(request.path_params["record"], "change")))
+
+
+def provision_html(conn: psycopg.Connection, number: int, memo: bool = False) -> str:
+    found = reads.provision(conn, number)
+    cite = found["citation"]
+    return _page("provision.html", p=found, cite=cite,
+                 memo=memo and memo_context(found["record_id"], cite["capture_sha256"],
+                                            cite["version_record_id"]))  # fmt: skip
 
 
 def provision(request: Request, conn: psycopg.Connection) -> Response:
-    found = reads.provision(conn, number_of(request.path_params["record"], "provision"))
-    return _render("provision.html", p=found, cite=found["citation"])
+    number = number_of(request.path_params["record"], "provision")
+    return HTMLResponse(provision_html(conn, number))
+
+
+def memo_pdf(conn: psycopg.Connection, kind: str, number: int) -> tuple[bytes, str]:
+    """The PDF memo of a provision's or a change's page, and its file name."""
+    if kind == "provision":
+        html, name = provision_html(conn, number, memo=True), f"AC-P-{number:06d}.pdf"
+    elif kind == "change":
+        html, name = change_html(conn, number, memo=True), f"AC-C-{number:06d}.pdf"
+    else:
+        raise ValueError(f"a memo is made of a provision (AC-P-...) or a change (AC-C-...), "
+                         f"not a {kind}")  # fmt: skip
+    return html_to_pdf(html), name
+
+
+def memo(request: Request, conn: psycopg.Connection) -> Response:
+    """``/provisions/AC-P-....pdf`` and ``/changes/AC-C-....pdf``."""
+    kind = "provision" if request.url.path.startswith("/provisions/") else "change"
+    number = number_of(request.path_params["record"], kind)
+    try:
+        body, name = memo_pdf(conn, kind, number)
+    except MemoUnavailable as exc:
+        raise HTTPException(503, str(exc)) from None
+    return Response(body, media_type="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="{name}"'})  # fmt: skip
 
 
 def clause_type(request: Request, conn: psycopg.Connection) -> Response:
@@ -111,7 +166,9 @@ ROUTES: list[tuple[str, Callable[..., Response], str]] = [
     ("/documents/{record}", document, "document"),
     ("/versions/{record}", version, "version"),
     ("/versions/{record}/captures/{position}", capture, "capture"),
+    ("/changes/{record}.pdf", memo, "change-memo"),
     ("/changes/{record}", change, "change"),
+    ("/provisions/{record}.pdf", memo, "provision-memo"),
     ("/provisions/{record}", provision, "provision"),
     ("/types/{type}", clause_type, "type"),
     ("/search", search, "search"),

@@ -11,7 +11,7 @@ import psycopg
 
 from atlas_crawl.audit.citation import citation, provision_citation
 from atlas_crawl.clauses.taxonomy import SEVERITIES, ClauseType, taxonomy, type_id_of
-from atlas_crawl.diff.patch import diff_ops
+from atlas_crawl.diff.patch import word_ops
 from atlas_crawl.history.clause_report import compare_rows
 from atlas_crawl.history.provision_report import provision_life
 from atlas_crawl.history.summary import change_summary
@@ -131,7 +131,7 @@ def change(conn: psycopg.Connection, change_id: int) -> dict[str, Any]:
         "summary": summary,
         "change": c,
         "slug": slug(c["platform"]),
-        "ops": diff_ops(c["old_text"], c["new_text"]),
+        "ops": word_ops(c["old_text"], c["new_text"]),
         "citation": citation(conn, f"AC-C-{change_id}"),
         "versions": {
             "before": run(conn, "web_version", version=c["from_version_id"])[0],

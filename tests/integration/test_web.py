@@ -333,3 +333,55 @@ def test_the_readme_role_reads_every_page_through_the_readers_views_only(
         with psycopg.connect(served.db_url, autocommit=True) as owner:
             owner.execute(f'DROP OWNED BY "{role}"')
             owner.execute(f'DROP ROLE "{role}"')
+
+
+def _pdf_text(body: bytes) -> str:
+    """A PDF's text with every space and line break taken out (long hashes and record
+    IDs are wrapped where the line ends)."""
+    import io
+
+    from pypdf import PdfReader
+
+    assert body.startswith(b"%PDF-")
+    return "".join("".join(p.extract_text() for p in PdfReader(io.BytesIO(body)).pages).split())
+
+
+def test_pdf_memos_of_a_provision_and_a_change(served: Served, tmp_path: Path) -> None:
+    import re
+
+    ai = _record(served.db_url, "SELECT record_id FROM provisions WHERE current_text LIKE "
+                                "'We use your posts%'")  # fmt: skip
+    change = _record(served.db_url, "SELECT record_id FROM changes")
+    _, _, page = served.get(f"/provisions/{ai}")
+    capture = re.search(rb"Capture SHA-256</dt><dd><code>([0-9a-f]{64})<", page)
+    assert capture, "the provision page names its capture"
+    assert f'href="/provisions/{ai}.pdf"'.encode() in page
+    status, headers, body = served.get(f"/provisions/{ai}.pdf")
+    assert status == 200 and headers["content-type"] == "application/pdf"
+    text = _pdf_text(body)
+    facts = (f"Memoof{ai}", capture.group(1).decode(), "Howtocite", "Whatyoucando",
+             "FederalTradeCommission", "Regulationsitengages", "AC-D-00001")  # fmt: skip
+    for fact in facts:
+        assert fact in text, fact
+    # hostile text stays text in the PDF: the markup is printed, not read
+    hostile = _record(served.db_url, "SELECT record_id FROM provisions WHERE current_text "
+                                     "LIKE '%atlasPwned = 1%'")  # fmt: skip
+    status, _, body = served.get(f"/provisions/{hostile}.pdf")
+    assert status == 200 and "<script>window.atlasPwned=1</script>" in _pdf_text(body)
+    status, _, body = served.get(f"/changes/{change}.pdf")
+    text = _pdf_text(body)
+    assert status == 200 and f"Memoof{change}" in text and "Severityraised" in text
+    # the diff: the old sentence struck out and the new one, both in the memo
+    assert "WedonotuseyourdatatotrainAI." in text and "generativeAImodels" in text
+    assert served.get("/changes/AC-C-999999.pdf")[0] == 404
+    assert served.get("/provisions/AC-P-1.pdf.pdf")[0] == 400
+    # the command line makes the same memo
+    out = tmp_path / "memo.pdf"
+    command = [sys.executable, "-m", "atlas_crawl.cli", "memo", change, "--out", str(out)]
+    env = {**os.environ, "ATLAS_DATABASE_URL": served.db_url}
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert f"Memoof{change}" in _pdf_text(out.read_bytes())
+    refused = subprocess.run([*command[:4], "AC-V-000001"], cwd=ROOT, env=env,
+                             capture_output=True, text=True)  # fmt: skip
+    assert refused.returncode == 2 and "a memo is made of a provision" in refused.stderr

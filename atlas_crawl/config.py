@@ -92,6 +92,16 @@ ATLAS_SETTINGS: dict[str, tuple[type, Any]] = {
     "ATLAS_FEEDS_DIR": (str, ""),
     # atlas-crawl crawl delivers pending alerts when it ends.
     "ATLAS_NOTIFY_AFTER_CRAWL": (bool, True),
+    # E-mail subscriptions from the web view: the address readers reach it at (for the
+    # links in e-mails), the key that signs those links and the forms' tokens (both
+    # needed: without them the web view offers no subscription), the confirmation
+    # messages allowed per address and per client address in an hour, and the hours a
+    # confirmation link stays valid.
+    "ATLAS_PUBLIC_URL": (str, ""),
+    "ATLAS_SUBSCRIBE_SECRET": (str, ""),
+    "ATLAS_SUBSCRIBE_PER_ADDRESS": (int, 3),
+    "ATLAS_SUBSCRIBE_PER_CLIENT": (int, 10),
+    "ATLAS_SUBSCRIBE_HOURS": (float, 48.0),
 }
 
 # Read when its ATLAS_ name is not set: the usual name of a database URL.

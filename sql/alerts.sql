@@ -31,7 +31,8 @@ matched AS (
               AND (w.target_kind <> 'provision' OR t.provision_id = w.provision_id)
               AND (w.target_kind <> 'type' OR (t.clause_type = w.clause_type
                                                AND t.kind <> 'moved'))) AS rank
-    FROM ch JOIN watches w ON w.removed_at IS NULL AND (NOT ch.technical OR w.technical)
+    FROM ch JOIN watches w ON w.removed_at IS NULL AND w.state = 'active'
+                          AND (NOT ch.technical OR w.technical)
     WHERE (w.target_kind = 'platform' AND w.platform_id = ch.platform_id)
        OR (w.target_kind = 'document' AND w.document_id = ch.document_id)
        OR (w.target_kind = 'provision'
@@ -61,13 +62,18 @@ RETURNING watch_id
 
 -- name: list_watches
 SELECT w.watch_id, w.target, w.min_severity, w.technical, w.channel, w.destination,
-       w.created_at, w.lowered,
+       w.created_at, w.lowered, w.origin,
+       CASE WHEN w.state = 'active' THEN 'active'
+            WHEN w.confirm_expires_at < now() THEN 'expired'
+            ELSE 'awaiting confirmation' END AS state,
        count(n.*) FILTER (WHERE n.status = 'pending')   AS pending,
        count(n.*) FILTER (WHERE n.status = 'delivered') AS delivered,
        count(n.*) FILTER (WHERE n.status = 'dead')      AS dead
 FROM watches w LEFT JOIN notifications n USING (watch_id)
 WHERE w.removed_at IS NULL
-GROUP BY w.watch_id ORDER BY w.watch_id
+GROUP BY w.watch_id, w.target, w.min_severity, w.technical, w.channel, w.destination,
+         w.created_at, w.lowered, w.origin, w.state, w.confirm_expires_at
+ORDER BY w.watch_id
 
 -- name: watch_channels
 -- Where each watch delivers (for a test alert).

@@ -374,10 +374,12 @@ CREATE OR REPLACE VIEW dead_notifications AS
 SELECT * FROM alert_notifications WHERE status = 'dead';
 
 -- The readers' schema: a view over each table and view above that a reader of the
--- history may see (all but the alert subscriptions: addresses and webhook secrets), so
--- that a role for the web view gets SELECT on these views and nothing else (README,
--- "The web view"). The views are remade on every upgrade: a column added to a table
--- appears in its view.
+-- history may see (all but the alerts' watches and messages: addresses and webhook
+-- secrets), so that a role for the web view gets SELECT on these views and nothing
+-- else (README, "The web view"). The views are remade on every upgrade: a column added
+-- to a table appears in its view. A migration that drops or retypes a column drops the
+-- table's view here first (DROP VIEW atlas_read.NAME), never the schema: its default
+-- privileges give the remade view to the readers' role again.
 CREATE SCHEMA IF NOT EXISTS atlas_read;
 DO $$
 DECLARE
@@ -388,7 +390,7 @@ BEGIN
         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm')
           AND c.relname NOT IN ('watches', 'notifications', 'alert_notifications',
-                                'dead_notifications')
+                                'dead_notifications', 'subscription_messages')
         ORDER BY c.relname
     LOOP
         BEGIN

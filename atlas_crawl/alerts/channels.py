@@ -56,7 +56,14 @@ def post_webhook(url: str, body: bytes, key: str, secret: str | None, timeout: f
 
 
 def send_email(
-    smtp: Smtp, to: str, subject: str, text: str, html: str, key: str, timeout: float
+    smtp: Smtp,
+    to: str,
+    subject: str,
+    text: str,
+    html: str,
+    key: str,
+    timeout: float,
+    headers: dict[str, str] | None = None,
 ) -> None:
     if not smtp.host:
         raise DeliveryFailed("no SMTP server configured (ATLAS_SMTP_HOST)")
@@ -67,6 +74,8 @@ def send_email(
     # The same on every retry: mail systems and readers deduplicate on it.
     message["Message-ID"] = f"<{key.replace('/', '.')}@atlas-crawl>"
     message["Idempotency-Key"] = key
+    for name, value in (headers or {}).items():
+        message[name] = value
     message.set_content(text)
     message.add_alternative(html, subtype="html")
     try:

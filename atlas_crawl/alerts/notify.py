@@ -19,6 +19,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ import psycopg
 from atlas_crawl.alerts.atom import Summaries, write_named_feed
 from atlas_crawl.alerts.channels import DeliveryFailed, Smtp, post_webhook, send_apprise, send_email
 from atlas_crawl.alerts.payload import SCHEMA, body_of, payload
+from atlas_crawl.alerts.subscriptions import Subscribing, unsubscribe_headers, unsubscribe_url
 from atlas_crawl.history.summary import change_summary
 from atlas_crawl.storage.outbox import CHANNEL
 from atlas_crawl.storage.queries import query, run
@@ -45,6 +47,8 @@ class Delivery:
     backoff: float
     feeds_dir: Path
     smtp: Smtp
+    # Set when the web view takes subscriptions: e-mails carry its unsubscribe link.
+    subscribing: Subscribing | None = None
 
 
 @dataclass
@@ -68,9 +72,15 @@ def _send(row: dict[str, Any], document: dict[str, Any], setup: Delivery) -> Non
         post_webhook(row["destination"], body_of(document), row["idempotency_key"],
                      row["secret"], setup.timeout)  # fmt: skip
     elif row["channel"] == "email":
+        text, html, headers = summary["text"], summary["html"], None
+        if setup.subscribing is not None:
+            link = unsubscribe_url(setup.subscribing, row["watch_id"])
+            text += f"\n\nStop these alerts: {link}"
+            html += f'<p><a href="{escape(link)}">Stop these alerts</a></p>'
+            headers = unsubscribe_headers(setup.subscribing, row["watch_id"])
         send_email(setup.smtp, row["destination"], summary["title"],
-                   summary["text"] + f"\n\nAlert {row['idempotency_key']}", summary["html"],
-                   row["idempotency_key"], setup.timeout)  # fmt: skip
+                   text + f"\n\nAlert {row['idempotency_key']}", html,
+                   row["idempotency_key"], setup.timeout, headers)  # fmt: skip
     elif row["channel"] == "apprise":
         send_apprise(row["destination"], summary["title"],
                      summary["text"] + f"\n\nAlert {row['idempotency_key']}")  # fmt: skip

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from atlas_crawl.clauses.taxonomy import type_id_of
 
 TARGET_KINDS = ("platform", "document", "provision", "type")
-_ADDRESS = re.compile(r"^[^@\s<>()\[\],;:\"]+@(?:localhost|[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)$")
+ADDRESS = re.compile(r"^[^@\s<>()\[\],;:\"]+@(?:localhost|[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)$")
 _FEED = re.compile(r"^[\w][\w .-]{0,99}$")
 
 
@@ -75,7 +75,7 @@ def parse_destination(text: str) -> Destination:
         return Destination("webhook", text)
     if scheme == "mailto":
         address = text[len("mailto:") :].strip()
-        if not _ADDRESS.match(address):
+        if not ADDRESS.match(address):
             raise ValueError(f"bad e-mail address {address!r}: expected mailto:NAME@DOMAIN")
         return Destination("email", address)
     if scheme == "atom":

@@ -72,7 +72,8 @@ def cmd_watch(args: argparse.Namespace) -> int:
             print(json_line(row))
     elif rows:
         print(table(rows, ["watch_id", "target", "min_severity", "technical", "lowered",
-                           "channel", "destination", "pending", "delivered", "dead"]))  # fmt: skip
+                           "channel", "destination", "origin", "state", "pending",
+                           "delivered", "dead"]))  # fmt: skip
     else:
         print("no watches: atlas-crawl watch add TARGET DESTINATION")
     return 0
@@ -148,6 +149,7 @@ def _test(conn: psycopg.Connection, args: argparse.Namespace) -> int:
 
 
 def delivery_setup(settings: BaseSettings) -> Delivery:
+    from atlas_crawl.alerts import subscriptions
     from atlas_crawl.alerts.channels import Smtp
     from atlas_crawl.alerts.notify import Delivery
 
@@ -163,6 +165,7 @@ def delivery_setup(settings: BaseSettings) -> Delivery:
             settings.get("ATLAS_SMTP_PASSWORD"), settings.get("ATLAS_SMTP_FROM"),
             settings.get("ATLAS_SMTP_CA_FILE"),
         ),
+        subscribing=subscriptions.from_settings(settings),
     )  # fmt: skip
 
 

@@ -24,6 +24,7 @@ QUERY_FILES = (
     "classifications.sql",
     "alerts.sql",
     "web.sql",
+    "subscriptions.sql",
 )
 
 

@@ -33,10 +33,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from atlas_crawl.alerts.subscriptions import Subscribing, from_settings
 from atlas_crawl.not_found import NotFound
 from atlas_crawl.web import api, feeds, pages
 from atlas_crawl.web.cache import Kept, ResponseCache, generation
 from atlas_crawl.web.ids import BadRequest
+from atlas_crawl.web.subscribe import Subscriptions
 
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -117,8 +119,21 @@ def error_response(request: Request, status: int, message: str) -> Response:
     return response
 
 
-def create_app(database_url: str, pool_size: int = 8) -> Starlette:
+def create_app(database_url: str, pool_size: int = 8,
+               subscribing: Subscribing | None = None) -> Starlette:  # fmt: skip
+    """The application; ``subscribing`` set, it takes e-mail subscriptions too."""
     reader = Reader(database_url, pool_size)
+    # Subscriptions write: their own small pool, never the pages' read-only one.
+    writer_pool = ConnectionPool(database_url, min_size=0, max_size=2, open=False,
+                                 kwargs={"connect_timeout": 10})  # fmt: skip
+
+    @contextmanager
+    def writer() -> Any:
+        with writer_pool.connection() as conn:
+            yield conn
+
+    watching = Subscriptions(subscribing, writer, pages.render)
+    pages.offer_subscriptions(subscribing is not None)
     cache = ResponseCache()
     # Pages are made by Python code holding the interpreter lock: two at a time use the
     # lock as well as twenty would, and leave it free more often for kept answers.
@@ -166,9 +181,11 @@ def create_app(database_url: str, pool_size: int = 8) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         reader.pool.open(wait=True, timeout=15)
+        writer_pool.open()
         try:
             yield
         finally:
+            writer_pool.close()
             reader.pool.close()
 
     static = StaticFiles(directory=str(resources.files("atlas_crawl.web") / "static"))
@@ -176,6 +193,8 @@ def create_app(database_url: str, pool_size: int = 8) -> Starlette:
         route(path, endpoint, name)
         for path, endpoint, name in pages.ROUTES + api.ROUTES + feeds.ROUTES
     ]
+    routes += [Route(path, endpoint, methods=methods)
+               for path, endpoint, methods in watching.routes()]  # fmt: skip
     app = Starlette(
         routes=[*routes, Mount("/static", static, name="static")],
         exception_handlers={
@@ -194,7 +213,10 @@ def create_app(database_url: str, pool_size: int = 8) -> Starlette:
 
 def from_environment() -> Starlette:
     """The application of one worker process of ``serve --workers N``."""
-    return create_app(os.environ[SERVED_URL], int(os.environ[SERVED_CONNECTIONS]))
+    from atlas_crawl.config import project_settings
+
+    return create_app(os.environ[SERVED_URL], int(os.environ[SERVED_CONNECTIONS]),
+                      from_settings(project_settings()))  # fmt: skip
 
 
 class SecurityHeaders:

@@ -40,38 +40,43 @@ _templates.filters["elide"] = elide
 _templates.globals.update(badge=svg.badge_text, slug=reads.slug, agencies=agencies)
 
 
+def offer_subscriptions(on: bool) -> None:
+    """Whether pages link to the e-mail subscription form (the server takes them)."""
+    _templates.globals["watching"] = on
+
+
 def _page(name: str, **context: Any) -> str:
     return _templates.get_template(name).render(**context)
 
 
-def _render(name: str, status: int = 200, **context: Any) -> HTMLResponse:
+def render(name: str, status: int = 200, **context: Any) -> HTMLResponse:
     return HTMLResponse(_page(name, **context), status_code=status)
 
 
 def error_page(request: Request, status: int, message: str) -> HTMLResponse:
     titles = {400: "Bad request", 404: "Not found", 500: "Server error"}
-    return _render("error.html", status, title=titles.get(status, "Error"), message=message)
+    return render("error.html", status, title=titles.get(status, "Error"), message=message)
 
 
 def home(request: Request, conn: psycopg.Connection) -> Response:
-    return _render("home.html", **reads.home(conn))
+    return render("home.html", **reads.home(conn))
 
 
 def platform(request: Request, conn: psycopg.Connection) -> Response:
     found = reads.platform(conn, request.path_params["slug"])
     chart = svg.changes_chart(found["by_month"], f"Content changes of {found['name']} per month")
-    return _render("platform.html", p=found, chart=chart)
+    return render("platform.html", p=found, chart=chart)
 
 
 def document(request: Request, conn: psycopg.Connection) -> Response:
     found = reads.document(conn, number_of(request.path_params["record"], "document"))
     timeline = svg.timeline(found["versions"], f"Versions of {found['document_type']}")
-    return _render("document.html", d=found, timeline=timeline)
+    return render("document.html", d=found, timeline=timeline)
 
 
 def version(request: Request, conn: psycopg.Connection) -> Response:
     found = reads.version(conn, number_of(request.path_params["record"], "version"))
-    return _render("version.html", v=found)
+    return render("version.html", v=found)
 
 
 def change_html(conn: psycopg.Connection, number: int, memo: bool = False) -> str:
@@ -132,7 +137,7 @@ def memo(request: Request, conn: psycopg.Connection) -> Response:
 
 
 def clause_type(request: Request, conn: psycopg.Connection) -> Response:
-    return _render("type.html", t=reads.clause_type(conn, request.path_params["type"]))
+    return render("type.html", t=reads.clause_type(conn, request.path_params["type"]))
 
 
 def search(request: Request, conn: psycopg.Connection) -> Response:
@@ -142,7 +147,7 @@ def search(request: Request, conn: psycopg.Connection) -> Response:
     offset = offset_of(request.query_params.get("cursor"))
     rows = reads.search(conn, q, offset) if q else []
     more = offset + len(rows) if len(rows) == reads.LISTED else None
-    return _render("search.html", q=q, rows=rows, more=more)
+    return render("search.html", q=q, rows=rows, more=more)
 
 
 def capture(request: Request, conn: psycopg.Connection) -> Response:

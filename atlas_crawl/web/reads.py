@@ -82,11 +82,16 @@ def platform(conn: psycopg.Connection, wanted: str) -> dict[str, Any]:
     }
 
 
-def document(conn: psycopg.Connection, document_id: int) -> dict[str, Any]:
+def document_record(conn: psycopg.Connection, document_id: int) -> dict[str, Any]:
+    """A document's record alone (platform, type, address)."""
     rows = run(conn, "web_document", document=document_id)
     if not rows:
         raise NotFound(f"no document AC-D-{document_id:05d}")
-    doc = rows[0]
+    return rows[0]
+
+
+def document(conn: psycopg.Connection, document_id: int) -> dict[str, Any]:
+    doc = document_record(conn, document_id)
     names = {"platform": doc["platform"], "document_type": doc["document_type"]}
     return {
         **doc,

@@ -80,11 +80,12 @@ def fill(crawl: CrawlRunner, site: Site, tmp_path: Path) -> None:
     assert crawl("declarations", path=tmp_path / "Alpha").returncode == 0
 
 
-def start_server(db_url: str, *args: str) -> Served:
-    port = _free_port()
+def start_server(db_url: str, *args: str, port: int = 0,
+                 env: dict[str, str] | None = None) -> Served:  # fmt: skip
+    port = port or _free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "atlas_crawl.cli", "serve", "--port", str(port), *args],
-        cwd=ROOT, env={**os.environ, "ATLAS_DATABASE_URL": db_url},
+        cwd=ROOT, env={**os.environ, "ATLAS_DATABASE_URL": db_url, **(env or {})},
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"

@@ -242,6 +242,9 @@ def test_a_reader_subscribes_and_confirms_in_a_browser_without_javascript(
     watched: tuple[Served, dict[str, str]],
     smtp: tuple[Mailbox, int],
     browser: Any,  # noqa: F811
+    crawl: CrawlRunner,
+    site: Site,
+    tmp_path: Path,
 ) -> None:
     """From the provision page's link to a confirmed subscription, in Chromium with
     scripts off (the forms need none); axe-core finds no serious violation on the form."""
@@ -264,6 +267,16 @@ def test_a_reader_subscribes_and_confirms_in_a_browser_without_javascript(
     page.goto(_link(confirmation, "/watch/confirm?token="))
     page.get_by_role("button", name="Confirm").click()
     assert "Alerts confirmed" in page.inner_text("h1")
+    # A crawled change raises the AI clause's severity: one alert; its link stops them.
+    _change(crawl, site, tmp_path, AI_TRAINING + " We sell your posts to data brokers.")
+    assert cli("notify", db_url=served.db_url, env=_env).returncode == 0
+    [alert] = mailbox.to("browser@example.org")[1:]
+    page.goto(alert["List-Unsubscribe"].strip("<>"))
+    page.get_by_role("button", name="Stop the alerts").click()
+    assert "Alerts stopped" in page.inner_text("h1")
+    _change(crawl, site, tmp_path, AI_TRAINING + " We keep your posts forever.")
+    assert cli("notify", db_url=served.db_url, env=_env).returncode == 0
+    assert len(mailbox.to("browser@example.org")) == 2
     context.close()
     axe = (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text()
     checked = browser.new_context(bypass_csp=True)  # the checker is let in by the test only

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Bootstrap and run atlas-crawl with nothing but Python 3.11+ installed.
 
-    python3 dev.py demo      # the offline demo (installs what it needs the first time)
+    python3 dev.py demo      # the offline demo, then its web view (installs what it needs)
     python3 dev.py test      # the test suite
     python3 dev.py browser   # Debian's Chromium, for documents that need JavaScript
     python3 dev.py <any atlas-crawl arguments>
@@ -89,6 +89,11 @@ def main(argv: list[str]) -> int:
         if needs_browser(argv[1:]):
             ensure_chromium()
         command = [str(PYTHON), "-m", "pytest", *argv[1:]]
+    elif argv[0] == "demo":
+        # The main job: the demo, then its web view (--no-serve: the demo alone).
+        rest = [a for a in argv[1:] if a != "--no-serve"]
+        serve = [] if "--no-serve" in argv or "--serve" in rest else ["--serve"]
+        command = [str(BIN / "atlas-crawl"), "demo", *rest, *serve]
     else:
         command = [str(BIN / "atlas-crawl"), *argv]
     # The commands atlas-crawl suggests are run the way this one was.

@@ -231,6 +231,16 @@ def cmd_reextract(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from atlas_crawl.demo.run import run_demo
+    from atlas_crawl.cli.serving import cmd_serve
+    from atlas_crawl.demo.run import DEMO_DATABASE, run_demo
 
-    return run_demo(settings_of(args), color=use_color(args.color), command=command_name())
+    done = run_demo(settings_of(args), color=use_color(args.color), command=command_name())
+    if done != 0 or not args.serve:
+        return done
+    # The web view of what the demo recorded, as `serve` runs it on that database.
+    served = argparse.Namespace(**vars(args))
+    served.database_url = f"embedded:{DEMO_DATABASE}"
+    served.host, served.connections, served.workers = "127.0.0.1", 4, 1
+    print(f"\nThe web view of the demo's database: open http://127.0.0.1:{args.port}/ "
+          "(the change, its provisions, their types; Ctrl-C stops it)", flush=True)  # fmt: skip
+    return cmd_serve(served)

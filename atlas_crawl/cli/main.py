@@ -317,6 +317,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="offline demo: two crawls of a local sample policy")
     demo.add_argument("--color", choices=["auto", "always", "never"], default="auto")
+    demo.add_argument(
+        "--serve",
+        action="store_true",
+        help="then serve the web view of the demo's database (Ctrl-C stops it)",
+    )
+    demo.add_argument("--port", type=int, default=8000, help="the web view's port (8000)")
     demo.set_defaults(func=cmd_demo)
     return parser
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
+import time
 import uuid
 from pathlib import Path
 
 import psycopg
 
 from atlas_crawl.storage.recorder import record_check
-from tests.helpers import TEXT_1, TEXT_2, Site, cli, make, write_declarations
+from tests.helpers import ROOT, TEXT_1, TEXT_2, Site, cli, make, write_declarations
 
 
 def test_db_upgrade_is_idempotent(empty_db_url: str) -> None:
@@ -81,16 +84,52 @@ def test_crawl_command_runs_declarations_and_names_unknown_platforms(
     assert len(site.hits) == before  # nothing fetched
 
 
-def test_demo_runs_offline_on_the_embedded_database(tmp_path: Path) -> None:
-    """The README's main command: no database configured, no network."""
+def test_demo_runs_offline_on_the_embedded_database_then_serves_it(tmp_path: Path) -> None:
+    """The README's main command: no database configured, no network; the demo, then the
+    web view of its database until Ctrl-C."""
+    import signal
+    import socket
+    import urllib.request
+
     data = Path("/tmp") / f"atlas-demo-test-{uuid.uuid4().hex[:8]}"
-    env = {"ATLAS_DATA_DIR": str(data), "ATLAS_DATABASE_URL": "", "DATABASE_URL": ""}
+    env = {**os.environ, "ATLAS_DATA_DIR": str(data), "ATLAS_DATABASE_URL": "",
+           "DATABASE_URL": ""}  # fmt: skip
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "atlas_crawl.cli", "demo", "--color", "never", "--serve",
+         "--port", str(port)], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
     try:
-        result = cli("demo", "--color", "never", db_url=None, env=env)
-        assert result.returncode == 0, result.stdout + result.stderr
-        out = result.stdout
+        assert process.stdout is not None
+        lines = []
+        for line in process.stdout:
+            lines.append(line)
+            if "The web view of the demo's database" in line:
+                break
+        out = "".join(lines)
+        assert f"open http://127.0.0.1:{port}/" in out, out
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as answer:
+                    home = answer.read().decode()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the demo's web view did not answer"
+                time.sleep(0.3)
+        assert "Policy changes of 1 platform(s)" in home and "AC-C-000001" in home
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/changes/AC-C-000001") as answer:
+            assert "Severity raised" in answer.read().decode()
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=60) in (0, 130)
         assert "checks: changed 1, first 1, unchanged 1" in out  # the re-fetch confirmed it
         assert "[-do not-]{+may+}" in out
         assert "build" not in out.split("$ atlas-crawl diff")[1].split("The demo database")[0]
     finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
         subprocess.run(["rm", "-rf", str(data)], check=False)

@@ -9,6 +9,7 @@ the old text to give the new one.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from diff_match_patch import diff_match_patch
@@ -31,32 +32,46 @@ def _engine() -> diff_match_patch:
     return dmp
 
 
-def diff_ops(old: str, new: str) -> list[tuple[int, str]]:
-    """(op, text) pairs: -1 removed, 0 kept, 1 added; word-level inside changed lines."""
+def _by_lines(
+    old: str,
+    new: str,
+    refine: Callable[[diff_match_patch, str, str], list[tuple[int, str]] | None],
+) -> list[tuple[int, str]]:
+    """A line diff whose replaced blocks (lines removed, then lines added) ``refine``
+    diffs finer, where it gives a result."""
     dmp = _engine()
     a, b, lines = dmp.diff_linesToChars(old, new)
     line_diffs = dmp.diff_main(a, b, False)
     dmp.diff_charsToLines(line_diffs, lines)
-    # Refine each replaced block of lines to characters, so a one-word edit stays small.
     out: list[tuple[int, str]] = []
     i = 0
     while i < len(line_diffs):
         op, text = line_diffs[i]
-        if (
-            op == dmp.DIFF_DELETE
-            and i + 1 < len(line_diffs)
-            and line_diffs[i + 1][0] == dmp.DIFF_INSERT
-            # Character diffs are quadratic: a rewritten page stays a line diff.
-            and len(text) + len(line_diffs[i + 1][1]) <= REFINE_LIMIT
-        ):
-            inner = dmp.diff_main(text, line_diffs[i + 1][1], False)
-            dmp.diff_cleanupSemantic(inner)
-            out.extend(inner)
-            i += 2
-            continue
+        if op == dmp.DIFF_DELETE and i + 1 < len(line_diffs) and line_diffs[i + 1][0] == 1:
+            finer = refine(dmp, text, line_diffs[i + 1][1])
+            if finer is not None:
+                out.extend(finer)
+                i += 2
+                continue
         out.append((op, text))
         i += 1
-    dmp.diff_cleanupMerge(out)
+    return out
+
+
+def _characters(dmp: diff_match_patch, old: str, new: str) -> list[tuple[int, str]] | None:
+    # Character diffs are quadratic: a rewritten page stays a line diff.
+    if len(old) + len(new) > REFINE_LIMIT:
+        return None
+    inner = dmp.diff_main(old, new, False)
+    dmp.diff_cleanupSemantic(inner)
+    return inner
+
+
+def diff_ops(old: str, new: str) -> list[tuple[int, str]]:
+    """(op, text) pairs: -1 removed, 0 kept, 1 added; character by character inside
+    changed lines, so a one-word edit stays small (the stored patches)."""
+    out = _by_lines(old, new, _characters)
+    _engine().diff_cleanupMerge(out)
     return out
 
 
@@ -68,22 +83,9 @@ def word_ops(old: str, new: str) -> list[tuple[int, str]]:
     by word (whole words added and removed, as a reader marks them). Words are diffed as
     single symbols, so a rewritten page of 20,000 characters is a diff of a few thousand
     symbols, not of 20,000 characters (what ``diff_ops`` does, for stored patches)."""
-    dmp = _engine()
-    a, b, lines = dmp.diff_linesToChars(old, new)
-    line_diffs = dmp.diff_main(a, b, False)
-    dmp.diff_charsToLines(line_diffs, lines)
-    out: list[tuple[int, str]] = []
-    i = 0
-    while i < len(line_diffs):
-        op, text = line_diffs[i]
-        if op == dmp.DIFF_DELETE and i + 1 < len(line_diffs) and line_diffs[i + 1][0] == 1:
-            out.extend(_words(dmp, text, line_diffs[i + 1][1]))
-            i += 2
-            continue
-        out.append((op, text))
-        i += 1
     merged: list[tuple[int, str]] = []
-    for op, text in out:  # adjacent runs of one kind as one (no common ends taken out)
+    for op, text in _by_lines(old, new, _words):
+        # adjacent runs of one kind as one (no common ends taken out: words stay whole)
         if merged and merged[-1][0] == op:
             merged[-1] = (op, merged[-1][1] + text)
         elif text:

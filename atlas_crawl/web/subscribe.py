@@ -135,11 +135,9 @@ class Subscriptions:
             raise BadRequest("the form could not be read") from None
         return dict(pairs)
 
-    async def subscribe(self, request: Request) -> Response:
-        form = await self._read(request)
-        return await run_in_threadpool(self._subscribe, request, form)
-
-    def _subscribe(self, request: Request, form: Any) -> Response:
+    def _posted(self, request: Request, form: dict[str, str]) -> tuple[str, str] | Response:
+        """A form with an address, from this site's page: the address and the client's,
+        or the page that refuses it."""
         if self.settings is None:
             return self._off()
         if not self._form_ok(request, form):
@@ -150,10 +148,21 @@ class Subscriptions:
             address = subs.normalized_address(str(form.get("email", "")))
         except ValueError as exc:
             raise BadRequest(str(exc)) from None
+        return address, request.client.host if request.client else "-"
+
+    async def subscribe(self, request: Request) -> Response:
+        form = await self._read(request)
+        return await run_in_threadpool(self._subscribe, request, form)
+
+    def _subscribe(self, request: Request, form: Any) -> Response:
+        checked = self._posted(request, form)
+        if isinstance(checked, Response):
+            return checked
+        address, client = checked
+        assert self.settings is not None  # _posted answered otherwise
         severity = str(form.get("min_severity", ""))
         if severity not in ("", *SEVERITIES):
             raise BadRequest(f"min_severity {severity[:20]!r}: expected low, medium or high")
-        client = request.client.host if request.client else "-"
         with self.writer() as conn:
             target = resolve_target(conn, str(form.get("target", "")))
             watch = {k: target[k] for k in ("kind", "platform", "document", "provision",
@@ -243,17 +252,11 @@ class Subscriptions:
         return await run_in_threadpool(self._manage_request, request, form)
 
     def _manage_request(self, request: Request, form: Any) -> Response:
-        if self.settings is None:
-            return self._off()
-        if not self._form_ok(request, form):
-            return self._page(403, "The form has expired",
-                              "This form did not come from this site's page, or it has expired: "
-                              "open the page again and send it from there.")  # fmt: skip
-        try:
-            address = subs.normalized_address(str(form.get("email", "")))
-        except ValueError as exc:
-            raise BadRequest(str(exc)) from None
-        client = request.client.host if request.client else "-"
+        checked = self._posted(request, form)
+        if isinstance(checked, Response):
+            return checked
+        address, client = checked
+        assert self.settings is not None  # _posted answered otherwise
         with self.writer() as conn:
             try:
                 send = subs.request_manage_link(conn, self.settings, address, client)

@@ -4,8 +4,12 @@ from 127.0.0.1, and a runner for ``scrapy crawl`` as users run it."""
 from __future__ import annotations
 
 import os
+import socket
 import uuid
 from collections.abc import Iterator
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default
 from pathlib import Path
 from typing import Any
 
@@ -124,3 +128,32 @@ def crawl(db_url: str, tmp_path: Path) -> CrawlRunner:
         return run_scrapy(command, full_env)
 
     return runner
+
+
+class Mailbox:
+    """What an SMTP server on 127.0.0.1 (aiosmtpd) received, as e-mail messages."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(message_from_bytes(envelope.content, policy=default))
+        return "250 OK"
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.messages if m["To"] == address]
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Mailbox, int]]:
+    """A real SMTP server on 127.0.0.1 and its port."""
+    from aiosmtpd.controller import Controller
+
+    with socket.socket() as probe:  # a free port: aiosmtpd cannot be given port 0
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    mailbox = Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield mailbox, port
+    controller.stop()

@@ -14,8 +14,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from email import message_from_bytes
-from email.message import Message
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
@@ -23,6 +21,7 @@ import psycopg
 import pytest
 
 from tests.helpers import ROOT, CrawlRunner, Receiver, Site, cli, write_declarations
+from tests.integration.conftest import Mailbox
 
 AI_DENIED = "We do not use your personal data or content to train generative AI models."
 AI_USED = (
@@ -45,29 +44,6 @@ def receiver() -> Iterator[Receiver]:
     server = Receiver()
     yield server
     server.close()
-
-
-class Mailbox:
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(message_from_bytes(envelope.content))
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Mailbox, int]]:
-    from aiosmtpd.controller import Controller
-
-    with socket.socket() as probe:  # a free port: aiosmtpd cannot be given port 0
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    mailbox = Mailbox()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield mailbox, port
-    controller.stop()
 
 
 def _first_crawl(crawl: CrawlRunner, site: Site, tmp_path: Path) -> Path:

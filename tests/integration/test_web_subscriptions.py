@@ -6,14 +6,11 @@ from __future__ import annotations
 
 import http.cookiejar
 import re
-import socket
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
-from email import message_from_bytes
 from email.message import Message
-from email.policy import default
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +18,7 @@ import psycopg
 import pytest
 
 from tests.helpers import CrawlRunner, Site, cli
+from tests.integration.conftest import Mailbox
 from tests.integration.test_web import (
     AI_TRAINING,
     EMAIL,
@@ -35,32 +33,6 @@ from tests.integration.test_web import (
 from tests.integration.test_web_browser import browser  # noqa: F401 (the fixture)
 
 SECRET = "test-subscription-secret"
-
-
-class Mailbox:
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(message_from_bytes(envelope.content, policy=default))
-        return "250 OK"
-
-    def to(self, address: str) -> list[Message]:
-        return [m for m in self.messages if m["To"] == address]
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Mailbox, int]]:
-    from aiosmtpd.controller import Controller
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    mailbox = Mailbox()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield mailbox, port
-    controller.stop()
 
 
 class Reader:

@@ -2,6 +2,6 @@
 
 import sys
 
-from atlas_crawl.cli.main import main
+from atlas_crawl.cli import main
 
 sys.exit(main())

@@ -170,7 +170,7 @@ def test_a_types_unfair_head_counts_only_where_the_gate_opens() -> None:
     assert [(f.type, f.severity) for f in model(1.0).find(text)[0]] == [("arbitration", "medium")]
     # Closed: the type's unfair head is overruled; its fair head still speaks.
     assert [(f.type, f.severity) for f in model(-1.0).find(text)[0]] == [("arbitration", "low")]
-    assert GATE_HEAD in shipped_model().heads and shipped_model().version == "3"
+    assert GATE_HEAD in shipped_model().heads and int(shipped_model().version) >= 3
 
 
 def test_only_what_reads_as_prose_is_read_by_the_model() -> None:
@@ -241,3 +241,52 @@ def test_a_users_own_right_to_leave_is_no_unilateral_termination() -> None:
     # A provision is as unfair as its worst sentence.
     both = "You may close your account at any time. We may terminate it without notice."
     assert _types(both).get("unilateral-termination") in ("medium", "high")
+
+
+# Sentences written for this test (in no corpus), one or two per CLAUDETTE type.
+UNSEEN_EXAMPLES = {
+    "arbitration": "All disputes arising out of these terms shall be finally resolved by binding "
+    "arbitration administered by the American Arbitration Association.",
+    "unilateral-change": "We may revise these terms at any time without notice, and your "
+    "continued use means you accept the revised terms.",
+    "content-removal": "We may remove or disable any content you post at our sole discretion "
+    "and without notice to you.",
+    "jurisdiction": "You agree to submit to the exclusive jurisdiction of the courts located in "
+    "Santa Clara County, California.",
+    "choice-of-law": "These terms are governed by the laws of the State of Delaware, without "
+    "regard to its conflict of law rules.",
+    "limitation-of-liability": "In no event will we be liable for any indirect, incidental or "
+    "consequential damages, or for any loss of data or profits.",
+    "unilateral-termination": "We may suspend or terminate your account at any time, for any "
+    "reason or no reason, without notice.",
+    "contract-by-using": "By accessing or using the service you agree to be bound by these terms.",
+}
+
+
+def test_model_4_finds_each_claudette_type_in_sentences_it_never_saw() -> None:
+    for clause, sentence in UNSEEN_EXAMPLES.items():
+        found = {f.type: f.severity for f in classify([sentence], ["en"])[0]}
+        assert found.get(clause) in ("medium", "high"), (clause, found)
+
+
+def test_model_4_carries_both_corpora_and_learns_pinc_from_annotated_sentences_only() -> None:
+    from atlas_crawl.clauses.model import shipped_model
+    from atlas_crawl.clauses.train import EXTRA, fit
+
+    model = shipped_model()
+    assert model.version == "4"
+    assert "Galassi" in model.meta["attribution"] and "Lippi, Pałka" in model.meta["attribution"]
+    # The extra corpus repeats the annotated pinc clauses untagged: read as evidence, they
+    # would cancel them; the pinc head is trained without the extra sentences at all.
+    pinc = [f"We may share your personal data with advertisers and partners {i}."
+            for i in range(12)]  # fmt: skip
+    other = [f"You can contact our support team by e-mail {i}." for i in range(12)]
+    annotated = [{"doc": "a", "lang": "en", "text": t, "tags": ["pinc2"]} for t in pinc] + [
+        {"doc": "a", "lang": "en", "text": t, "tags": []} for t in other
+    ]
+    extra = [{"doc": f"b{k}", "lang": "en", "text": t, "tags": [], "source": EXTRA}
+             for k in range(3) for t in pinc]  # fmt: skip
+    trained = fit(annotated + extra)
+    head = trained.heads.index("privacy-included:unfair")
+    # As sure as without them (about 0.8); counted as negatives they bring it to about 0.1.
+    assert trained.scores([pinc[0]])[0][head] > 0.5 > 0 > trained.scores([other[0]])[0][head]

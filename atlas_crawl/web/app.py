@@ -47,8 +47,9 @@ CSP = (
 # How ``serve --workers N`` hands its database to each worker process.
 SERVED_URL = "ATLAS_SERVED_DATABASE_URL"
 SERVED_CONNECTIONS = "ATLAS_SERVED_CONNECTIONS"
-# Raw captures are read once and large: never kept in memory.
-UNCACHED = {"capture"}
+# Raw captures and evidence bundles are large and read once; a bundle also changes
+# with a new checkpoint, which is no new check: never kept in memory.
+UNCACHED = {"capture", "change-bundle"}
 SECURITY_HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",

@@ -3,8 +3,10 @@ rendering a template. Record IDs are the addresses (``/provisions/AC-P-000123``)
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -13,6 +15,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
+from atlas_crawl.audit.bundle import export_change
 from atlas_crawl.clauses.taxonomy import agencies
 from atlas_crawl.storage.captures import load_capture
 from atlas_crawl.web import reads, svg
@@ -136,6 +139,19 @@ def memo(request: Request, conn: psycopg.Connection) -> Response:
                     headers={"Content-Disposition": f'inline; filename="{name}"'})  # fmt: skip
 
 
+def bundle(request: Request, conn: psycopg.Connection) -> Response:
+    """``/changes/AC-C-....zip``: the change's evidence bundle (as ``atlas-crawl export``
+    writes it, with its own checker), a download."""
+    number = number_of(request.path_params["record"], "change")
+    with tempfile.TemporaryDirectory(prefix="atlas-bundle-") as folder:
+        out = Path(folder) / "bundle.zip"
+        export_change(conn, number, out)
+        body = out.read_bytes()
+    name = f"atlas-change-AC-C-{number:06d}.zip"
+    return Response(body, media_type="application/zip",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})  # fmt: skip
+
+
 def clause_type(request: Request, conn: psycopg.Connection) -> Response:
     return render("type.html", t=reads.clause_type(conn, request.path_params["type"]))
 
@@ -172,6 +188,7 @@ ROUTES: list[tuple[str, Callable[..., Response], str]] = [
     ("/versions/{record}", version, "version"),
     ("/versions/{record}/captures/{position}", capture, "capture"),
     ("/changes/{record}.pdf", memo, "change-memo"),
+    ("/changes/{record}.zip", bundle, "change-bundle"),
     ("/changes/{record}", change, "change"),
     ("/provisions/{record}.pdf", memo, "provision-memo"),
     ("/provisions/{record}", provision, "provision"),

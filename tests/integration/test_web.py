@@ -20,7 +20,7 @@ import psycopg
 import pytest
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from tests.helpers import ROOT, CrawlRunner, Site, write_declarations
+from tests.helpers import ROOT, CrawlRunner, Site, cli, write_declarations
 
 HOSTILE = (
     "&lt;script&gt;window.atlasPwned = 1&lt;/script&gt; We may use your posts to train "
@@ -386,3 +386,27 @@ def test_pdf_memos_of_a_provision_and_a_change(served: Served, tmp_path: Path) -
     refused = subprocess.run([*command[:4], "AC-V-000001"], cwd=ROOT, env=env,
                              capture_output=True, text=True)  # fmt: skip
     assert refused.returncode == 2 and "a memo is made of a provision" in refused.stderr
+
+
+def test_a_change_page_downloads_its_evidence_bundle_which_checks_itself(
+    served: Served, tmp_path: Path
+) -> None:
+    import io
+    import zipfile
+
+    change = _record(served.db_url, "SELECT record_id FROM changes")
+    _, _, page = served.get(f"/changes/{change}")
+    assert f'href="/changes/{change}.zip"'.encode() in page
+    # signed, so that the bundle's ledger proofs end at a checkpoint
+    signed = cli("checkpoint", db_url=served.db_url, env={"ATLAS_DATA_DIR": str(tmp_path / "d")})
+    assert signed.returncode == 0, signed.stderr
+    status, headers, body = served.get(f"/changes/{change}.zip")
+    assert status == 200 and headers["content-type"] == "application/zip"
+    assert headers["content-disposition"] == f'attachment; filename="atlas-change-{change}.zip"'
+    with zipfile.ZipFile(io.BytesIO(body)) as bundle:
+        assert "verify_bundle.py" in bundle.namelist()
+        bundle.extractall(tmp_path / "bundle")
+    checked = subprocess.run([sys.executable, "-I", "verify_bundle.py"], cwd=tmp_path / "bundle",
+                             capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert served.get("/changes/AC-C-999999.zip")[0] == 404

@@ -102,6 +102,10 @@ ATLAS_SETTINGS: dict[str, tuple[type, Any]] = {
     "ATLAS_SUBSCRIBE_PER_ADDRESS": (int, 3),
     "ATLAS_SUBSCRIBE_PER_CLIENT": (int, 10),
     "ATLAS_SUBSCRIBE_HOURS": (float, 48.0),
+    # The web view: megabytes of answers each server process keeps, and the seconds a
+    # kept answer lasts at most (what changes without a new check shows by then).
+    "ATLAS_WEB_CACHE_MB": (float, 64.0),
+    "ATLAS_WEB_CACHE_SECONDS": (float, 60.0),
 }
 
 # Read when its ATLAS_ name is not set: the usual name of a database URL.

@@ -11,6 +11,8 @@ import urllib.request
 from dataclasses import dataclass
 from email.message import EmailMessage
 
+from scrapy.settings import BaseSettings
+
 from atlas_crawl.alerts.payload import SIGNATURE_HEADER, signature
 
 
@@ -27,6 +29,16 @@ class Smtp:
     password: str
     sender: str
     ca_file: str = ""  # PEM CA bundle for the server's certificate; system CAs if empty
+
+
+def smtp_of(settings: BaseSettings) -> Smtp:
+    """The SMTP server the ATLAS_SMTP_* settings name."""
+    return Smtp(
+        settings.get("ATLAS_SMTP_HOST"), settings.getint("ATLAS_SMTP_PORT"),
+        settings.getbool("ATLAS_SMTP_STARTTLS"), settings.get("ATLAS_SMTP_USER"),
+        settings.get("ATLAS_SMTP_PASSWORD"), settings.get("ATLAS_SMTP_FROM"),
+        settings.get("ATLAS_SMTP_CA_FILE"),
+    )  # fmt: skip
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):

@@ -24,7 +24,7 @@ from urllib.parse import quote
 import psycopg
 from scrapy.settings import BaseSettings
 
-from atlas_crawl.alerts.channels import Smtp, send_email
+from atlas_crawl.alerts.channels import Smtp, send_email, smtp_of
 from atlas_crawl.alerts.targets import ADDRESS
 from atlas_crawl.storage.queries import query, run
 
@@ -59,12 +59,7 @@ def from_settings(settings: BaseSettings) -> Subscribing | None:
         return None
     if not public.startswith(("http://", "https://")):
         raise ValueError(f"ATLAS_PUBLIC_URL={public!r}: expected http(s)://HOST[:PORT]")
-    smtp = Smtp(
-        settings.get("ATLAS_SMTP_HOST"), settings.getint("ATLAS_SMTP_PORT"),
-        settings.getbool("ATLAS_SMTP_STARTTLS"), settings.get("ATLAS_SMTP_USER"),
-        settings.get("ATLAS_SMTP_PASSWORD"), settings.get("ATLAS_SMTP_FROM"),
-        settings.get("ATLAS_SMTP_CA_FILE"),
-    )  # fmt: skip
+    smtp = smtp_of(settings)
     return Subscribing(secret.encode(), public.rstrip("/"),
                        settings.getint("ATLAS_SUBSCRIBE_PER_ADDRESS"),
                        settings.getint("ATLAS_SUBSCRIBE_PER_CLIENT"),

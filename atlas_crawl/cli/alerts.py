@@ -150,7 +150,7 @@ def _test(conn: psycopg.Connection, args: argparse.Namespace) -> int:
 
 def delivery_setup(settings: BaseSettings) -> Delivery:
     from atlas_crawl.alerts import subscriptions
-    from atlas_crawl.alerts.channels import Smtp
+    from atlas_crawl.alerts.channels import smtp_of
     from atlas_crawl.alerts.notify import Delivery
 
     feeds = settings.get("ATLAS_FEEDS_DIR")
@@ -159,12 +159,7 @@ def delivery_setup(settings: BaseSettings) -> Delivery:
         max_attempts=max(1, settings.getint("ATLAS_NOTIFY_MAX_ATTEMPTS")),
         backoff=settings.getfloat("ATLAS_NOTIFY_BACKOFF"),
         feeds_dir=Path(feeds).expanduser() if feeds else data_dir(settings) / "feeds",
-        smtp=Smtp(
-            settings.get("ATLAS_SMTP_HOST"), settings.getint("ATLAS_SMTP_PORT"),
-            settings.getbool("ATLAS_SMTP_STARTTLS"), settings.get("ATLAS_SMTP_USER"),
-            settings.get("ATLAS_SMTP_PASSWORD"), settings.get("ATLAS_SMTP_FROM"),
-            settings.get("ATLAS_SMTP_CA_FILE"),
-        ),
+        smtp=smtp_of(settings),
         subscribing=subscriptions.from_settings(settings),
     )  # fmt: skip
 

@@ -13,7 +13,6 @@ from atlas_crawl.cli.common import UsageError, connect, database_of, settings_of
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from atlas_crawl.alerts.subscriptions import from_settings
     from atlas_crawl.storage.migrate import pending
     from atlas_crawl.web.app import SERVED_CONNECTIONS, SERVED_URL, create_app
 
@@ -34,8 +33,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
           flush=True)  # fmt: skip
     options = {"host": args.host, "port": args.port, "log_level": "warning", "access_log": False}
     if args.workers == 1:
-        subscribing = from_settings(settings_of(args))
-        uvicorn.run(create_app(db.url, args.connections, subscribing), **options)
+        uvicorn.run(create_app(db.url, args.connections, settings_of(args)), **options)
     else:  # each worker process makes its application from the environment
         os.environ[SERVED_URL] = db.url
         os.environ[SERVED_CONNECTIONS] = str(args.connections)

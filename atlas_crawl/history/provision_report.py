@@ -42,17 +42,23 @@ def provisions_text(conn: psycopg.Connection, platform: str, document_type: str)
     return head + table(rows, ["record_id", "heading", "types", "text", "last_changed_at"])
 
 
-def provision_life(conn: psycopg.Connection, provision_id: int) -> dict[str, Any]:
-    """Everything recorded of one provision: the record, its texts over time (each with
-    the version, check and capture it rests on) and the changes between them."""
+def provision_record(conn: psycopg.Connection, provision_id: int) -> dict[str, Any]:
+    """A provision's record alone (platform, document, record ID, today's text)."""
     found = run(conn, "provision_record", provision=provision_id)
     if not found:
         raise NotFound(f"no provision AC-P-{provision_id:06d}")
+    return found[0]
+
+
+def provision_life(conn: psycopg.Connection, provision_id: int) -> dict[str, Any]:
+    """Everything recorded of one provision: the record, its texts over time (each with
+    the version, check and capture it rests on) and the changes between them."""
+    record = provision_record(conn, provision_id)
     return {
-        **found[0],
+        **record,
         "texts": _runs(run(conn, "provision_texts_over_time", provision=provision_id)),
         "changes": run(conn, "provision_history", provision=provision_id),
-        "clause_types": provision_types(conn, provision_id, found[0]["platform"]),
+        "clause_types": provision_types(conn, provision_id, record["platform"]),
     }
 
 

@@ -25,6 +25,7 @@ from typing import Any
 
 import psycopg
 from psycopg_pool import ConnectionPool
+from scrapy.settings import BaseSettings
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -33,7 +34,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from atlas_crawl.alerts.subscriptions import Subscribing, from_settings
+from atlas_crawl.alerts.subscriptions import from_settings
+from atlas_crawl.config import project_settings
 from atlas_crawl.not_found import NotFound
 from atlas_crawl.web import api, feeds, pages
 from atlas_crawl.web.cache import Kept, ResponseCache, generation
@@ -121,8 +123,11 @@ def error_response(request: Request, status: int, message: str) -> Response:
 
 
 def create_app(database_url: str, pool_size: int = 8,
-               subscribing: Subscribing | None = None) -> Starlette:  # fmt: skip
-    """The application; ``subscribing`` set, it takes e-mail subscriptions too."""
+               settings: BaseSettings | None = None) -> Starlette:  # fmt: skip
+    """The application, with the project's settings (its cache; e-mail subscriptions
+    when they are set up)."""
+    settings = settings or project_settings()
+    subscribing = from_settings(settings)
     reader = Reader(database_url, pool_size)
     # Subscriptions write: their own small pool, never the pages' read-only one.
     writer_pool = ConnectionPool(database_url, min_size=0, max_size=2, open=False,
@@ -135,7 +140,8 @@ def create_app(database_url: str, pool_size: int = 8,
 
     watching = Subscriptions(subscribing, writer, pages.render)
     pages.offer_subscriptions(subscribing is not None)
-    cache = ResponseCache()
+    cache = ResponseCache(settings.getfloat("ATLAS_WEB_CACHE_MB"),
+                          settings.getfloat("ATLAS_WEB_CACHE_SECONDS"))  # fmt: skip
     # Pages are made by Python code holding the interpreter lock: two at a time use the
     # lock as well as twenty would, and leave it free more often for kept answers.
     making = threading.BoundedSemaphore(2)
@@ -208,16 +214,12 @@ def create_app(database_url: str, pool_size: int = 8,
         lifespan=lifespan,
     )
     app.state.reader = reader
-    app.state.cache = cache
     return app
 
 
 def from_environment() -> Starlette:
     """The application of one worker process of ``serve --workers N``."""
-    from atlas_crawl.config import project_settings
-
-    return create_app(os.environ[SERVED_URL], int(os.environ[SERVED_CONNECTIONS]),
-                      from_settings(project_settings()))  # fmt: skip
+    return create_app(os.environ[SERVED_URL], int(os.environ[SERVED_CONNECTIONS]))
 
 
 class SecurityHeaders:

@@ -11,7 +11,6 @@ is bounded in bytes, least recently used first out.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections import OrderedDict
@@ -38,19 +37,6 @@ def generation(conn: psycopg.Connection) -> tuple[str, object]:
     return str(row[0]), row[1]
 
 
-def _setting(name: str, default: float) -> float:
-    value = os.environ.get(name, "")
-    if not value:
-        return default
-    try:
-        number = float(value)
-    except ValueError:
-        number = -1.0
-    if number < 0:
-        raise ValueError(f"{name}={value!r}: expected a number, 0 or more (0 keeps nothing)")
-    return number
-
-
 @dataclass(frozen=True)
 class Kept:
     generation: str
@@ -63,12 +49,11 @@ class Kept:
 class ResponseCache:
     """Answers by address, each valid for one generation and at most ``max_age`` s."""
 
-    def __init__(self, max_bytes: int | None = None, max_age: float | None = None) -> None:
-        if max_bytes is None:
-            max_bytes = int(_setting("ATLAS_WEB_CACHE_MB", 64) * 1024 * 1024)
-        if max_age is None:
-            max_age = _setting("ATLAS_WEB_CACHE_SECONDS", 60)
-        self.max_bytes = max_bytes
+    def __init__(self, max_mb: float, max_age: float) -> None:
+        if max_mb < 0 or max_age < 0:
+            raise ValueError(f"ATLAS_WEB_CACHE_MB={max_mb:g}, ATLAS_WEB_CACHE_SECONDS="
+                             f"{max_age:g}: expected 0 or more (0 keeps nothing)")  # fmt: skip
+        self.max_bytes = int(max_mb * 1024 * 1024)
         self.max_age = max_age
         self._kept: OrderedDict[str, Kept] = OrderedDict()
         self._bytes = 0

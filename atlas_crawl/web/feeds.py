@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from atlas_crawl.alerts.atom import Summaries, feed_xml
+from atlas_crawl.history.provision_report import provision_record
 from atlas_crawl.web import reads
 from atlas_crawl.web.ids import number_of
 
@@ -43,7 +44,7 @@ def document(request: Request, conn: psycopg.Connection) -> Response:
 
 def provision(request: Request, conn: psycopg.Connection) -> Response:
     record = request.path_params["record"].removesuffix(".xml")
-    found = reads.provision_record(conn, number_of(record, "provision"))
+    found = provision_record(conn, number_of(record, "provision"))
     title = f"{found['record_id']} ({found['platform']} / {found['document_type']})"
     return _feed(conn, f"provision:{found['record_id']}", title,
                  provision=found["provision_id"])  # fmt: skip

@@ -179,13 +179,5 @@ def clause_type(conn: psycopg.Connection, wanted: str) -> dict[str, Any]:
     return {**known.explanation(), "rows": compare_rows(conn, known.id)}
 
 
-def provision_record(conn: psycopg.Connection, provision_id: int) -> dict[str, Any]:
-    """A provision's record alone (platform, document, record ID)."""
-    rows = run(conn, "provision_record", provision=provision_id)
-    if not rows:
-        raise NotFound(f"no provision AC-P-{provision_id:06d}")
-    return rows[0]
-
-
 def search(conn: psycopg.Connection, q: str, offset: int = 0) -> list[dict[str, Any]]:
     return run(conn, "web_search", q=q, limit=LISTED, offset=offset)

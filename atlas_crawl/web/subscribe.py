@@ -25,6 +25,7 @@ from starlette.responses import HTMLResponse, Response
 from atlas_crawl.alerts import subscriptions as subs
 from atlas_crawl.alerts.channels import DeliveryFailed
 from atlas_crawl.clauses.taxonomy import SEVERITIES
+from atlas_crawl.history.provision_report import provision_record
 from atlas_crawl.not_found import NotFound
 from atlas_crawl.web import reads
 from atlas_crawl.web.ids import BadRequest, number_of
@@ -63,7 +64,7 @@ def resolve_target(conn: psycopg.Connection, wanted: str) -> dict[str, Any]:
         title = f"{doc['platform']} / {doc['document_type']}"
         target = f"document:{title.replace(' / ', '/', 1)}"
     elif kind == "provision":
-        p = reads.provision_record(conn, number_of(rest, "provision"))
+        p = provision_record(conn, number_of(rest, "provision"))
         columns["provision"], target = p["provision_id"], f"provision:{p['record_id']}"
         title = f"{p['platform']} / {p['document_type']}: {p['heading'] or p['record_id']}"
     elif kind == "type":

@@ -31,14 +31,15 @@ WHERE platform = %(platform)s AND document_type = %(document_type)s
 GROUP BY outcome ORDER BY outcome;
 
 -- name: tracked_documents
--- Every tracked document with its latest version and last check.
-SELECT d.platform, d.document_type, d.url,
-       (SELECT max(version_number) FROM document_versions v
-         WHERE v.document_id = d.document_id) AS versions,
-       (SELECT checked_at FROM document_checks k
-         WHERE k.document_id = d.document_id ORDER BY check_id DESC LIMIT 1) AS last_checked_at
-FROM (SELECT DISTINCT document_id, platform, document_type, url FROM document_checks) d
-ORDER BY d.platform, d.document_type;
+-- Every checked document with its latest version and last check (by document: the
+-- cost follows the documents, not the length of their histories).
+SELECT p.name AS platform, d.document_type, d.url, v.version_number AS versions,
+       h.last_checked_at
+FROM documents d JOIN platforms p USING (platform_id)
+JOIN document_heads h USING (document_id)
+LEFT JOIN versions v ON v.version_id = h.last_version_id
+WHERE h.last_check_id IS NOT NULL
+ORDER BY p.name, d.document_type;
 
 -- name: version_text
 -- A version's text and where it came from.
@@ -103,7 +104,7 @@ FROM ledger l
 LEFT JOIN checks k ON l.kind = 'check' AND k.check_id = l.record
 LEFT JOIN versions v ON l.kind = 'version' AND v.version_id = l.record
 LEFT JOIN changes c ON l.kind = 'change' AND c.change_id = l.record
-WHERE l.position < %(size)s
+WHERE l.position >= %(start)s AND l.position < %(size)s
 ORDER BY l.position;
 
 -- name: ledger_position
@@ -112,6 +113,9 @@ SELECT position FROM ledger WHERE kind = %(kind)s AND record = %(record)s;
 -- name: save_checkpoint
 INSERT INTO checkpoints (tree_size, root_hash, made_at, public_key, signature, block_roots)
 VALUES (%(size)s, %(root)s, %(made_at)s, %(key)s, %(signature)s, %(blocks)s);
+
+-- name: ledger_size
+SELECT coalesce(max(position) + 1, 0) FROM ledger;
 
 -- name: latest_checkpoint
 SELECT tree_size, root_hash, made_at, public_key, signature, block_roots FROM checkpoints
@@ -175,6 +179,14 @@ FROM provision_classifications
 WHERE type = %(type)s
   AND severity_rank(severity) >= %(min_rank)s
 ORDER BY severity_rank(severity) DESC, platform, document_type, record_id
+
+-- name: other_platforms
+-- "How other platforms handle this": the type's provisions elsewhere, worst first.
+SELECT platform, document_type, record_id, severity
+FROM provision_classifications
+WHERE type = %(type)s AND platform <> %(platform)s
+ORDER BY severity_rank(severity) DESC, platform, document_type, record_id
+LIMIT %(limit)s
 
 -- name: document_clause_types
 -- Per provision of a document today: its types as "type:severity", worst first.

@@ -15,7 +15,15 @@ import psycopg
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from atlas_crawl.evidence import merkle
-from atlas_crawl.evidence.checkpoint import BLOCK, Checkpoint, as_dict, sign, signature_problem
+from atlas_crawl.evidence.checkpoint import (
+    BLOCK,
+    Checkpoint,
+    as_dict,
+    public_hex,
+    sign,
+    signature_problem,
+)
+from atlas_crawl.evidence.merkle_blocks import BlockTree, whole_blocks
 from atlas_crawl.storage import ledger
 
 
@@ -38,16 +46,37 @@ def _block_roots(leaves: list[bytes]) -> list[str]:
     return [merkle.root(leaves[i : i + BLOCK]).hex() for i in range(0, len(leaves), BLOCK)]
 
 
+def _continued(conn: psycopg.Connection, key: Ed25519PrivateKey, size: int) -> list[bytes]:
+    """The whole blocks' roots of the latest checkpoint this key signed, which the next
+    one carries over: only the entries after them are read again (``verify`` reads
+    every entry). None when the latest checkpoint is another key's or unsigned."""
+    previous = ledger.latest_checkpoint(conn)
+    if previous is None or signature_problem(previous, public_hex(key)) is not None:
+        return []
+    if previous.tree_size > size:
+        raise LedgerMismatch(
+            f"the ledger holds {size} entries, the last checkpoint covered "
+            f"{previous.tree_size}: entries were deleted; not signed"
+        )
+    return whole_blocks(previous.block_roots, previous.tree_size)
+
+
 def make_checkpoint(conn: psycopg.Connection, key: Ed25519PrivateKey) -> Checkpoint:
-    """Sign the ledger as it stands, after checking every entry against its record."""
+    """Sign the ledger as it stands, after checking each entry since the previous
+    checkpoint against its record."""
     with conn.transaction():
-        rows = list(ledger.rows(conn))
+        size = ledger.size(conn)
+        blocks = _continued(conn, key, size)
+        start = len(blocks) * BLOCK
+        rows = list(ledger.rows(conn, size, start))
         tampered = _first_tampered(rows)
         if tampered is not None:
             raise LedgerMismatch(f"{_describe(tampered)} no longer matches its record: not signed")
-        leaves = [r.leaf for r in rows]
+        tree = BlockTree(size, blocks, {r.position: r.leaf for r in rows})
+        root = tree.root() if size else merkle.root([])
         made_at = datetime.now(UTC).isoformat(timespec="seconds")
-        cp = sign(key, len(leaves), merkle.root(leaves).hex(), made_at, _block_roots(leaves))
+        block_roots = [b.hex() for b in blocks] + _block_roots([r.leaf for r in rows])
+        cp = sign(key, size, root.hex(), made_at, block_roots)
         ledger.save_checkpoint(conn, cp)
     return cp
 
@@ -99,6 +128,25 @@ def verify_checkpoint(
     )
 
 
+def _covered_tree(
+    conn: psycopg.Connection, stored: Checkpoint, positions: list[int]
+) -> tuple[BlockTree, dict[int, ledger.LedgerRow]]:
+    """The tree ``stored`` signed, known by its whole blocks' roots and the entries
+    (rebuilt from their records) of the blocks that hold ``positions`` and of its last,
+    partial block: what the proofs of those positions need."""
+    covered = stored.tree_size
+    starts = {p // BLOCK * BLOCK for p in positions} | {covered // BLOCK * BLOCK}
+    rows: dict[int, ledger.LedgerRow] = {}
+    for start in sorted(starts):
+        rows.update((r.position, r) for r in ledger.rows(conn, min(covered, start + BLOCK),
+                                                           start))  # fmt: skip
+    # A proof takes the signed roots of the other blocks; within the entry's own block,
+    # the path is made of entries rebuilt from their records.
+    tree = BlockTree(covered, whole_blocks(stored.block_roots, covered),
+                     {p: r.leaf for p, r in rows.items()})  # fmt: skip
+    return tree, rows
+
+
 def inclusion(conn: psycopg.Connection, kind: str, record: int) -> dict[str, Any] | None:
     """The proof that a record is in the ledger under the latest checkpoint, for a
     citation: its entry, position, the audit path and the checkpoint (None when the
@@ -107,26 +155,24 @@ def inclusion(conn: psycopg.Connection, kind: str, record: int) -> dict[str, Any
     if position is None:
         return None
     stored = ledger.latest_checkpoint(conn)
-    covered = stored.tree_size if stored else 0
-    # One read: the covered tree, and the entry itself when it lies past it.
-    rows = list(ledger.rows(conn, max(covered, position + 1)))
-    out: dict[str, Any] = {"position": position, "entry": rows[position].entry}
-    if stored is None or position >= covered:
-        out["status"] = "not yet covered by a checkpoint (run atlas-crawl checkpoint)"
-        return out
-    leaves = [r.leaf for r in rows[:covered]]
-    out.update(
-        status="covered",
-        leaf=leaves[position].hex(),
-        proof=[h.hex() for h in merkle.inclusion_proof(position, leaves)],
-        checkpoint=as_dict(stored),
-    )
-    return out
+    if stored is None or position >= stored.tree_size:
+        (row,) = ledger.rows(conn, position + 1, position)
+        waiting = "not yet covered by a checkpoint (run atlas-crawl checkpoint)"
+        return {"position": position, "entry": row.entry, "status": waiting}
+    tree, rows = _covered_tree(conn, stored, [position])
+    return {
+        "position": position,
+        "entry": rows[position].entry,
+        "status": "covered",
+        "leaf": rows[position].leaf.hex(),
+        "proof": [h.hex() for h in tree.inclusion_proof(position)],
+        "checkpoint": as_dict(stored),
+    }
 
 
 def inclusions(conn: psycopg.Connection, wanted: list[tuple[str, str, int]]) -> dict[str, Any]:
     """Proofs that several records (``(role, kind, record)``) are in the ledger under
-    the latest checkpoint, from one read of the ledger: for an evidence bundle."""
+    the latest checkpoint: for an evidence bundle."""
     positions = [(role, kind, record, ledger.position_of(conn, kind, record))
                  for role, kind, record in wanted]  # fmt: skip
     missing = [f"{kind} {record}" for _, kind, record, at in positions if at is None]
@@ -138,14 +184,13 @@ def inclusions(conn: psycopg.Connection, wanted: list[tuple[str, str, int]]) -> 
     if stored is None or last >= covered:
         return {"status": "not yet covered by a checkpoint (run atlas-crawl checkpoint, then "
                 "export again)"}  # fmt: skip
-    rows = list(ledger.rows(conn, covered))
-    leaves = [r.leaf for r in rows]
+    tree, rows = _covered_tree(conn, stored, [at for *_, at in positions if at is not None])
     entries = []
     for role, kind, record, at in positions:
         assert at is not None
         entries.append({
             "role": role, "kind": kind, "record": record, "position": at,
-            "entry": rows[at].entry, "leaf": leaves[at].hex(),
-            "proof": [h.hex() for h in merkle.inclusion_proof(at, leaves)],
+            "entry": rows[at].entry, "leaf": rows[at].leaf.hex(),
+            "proof": [h.hex() for h in tree.inclusion_proof(at)],
         })  # fmt: skip
     return {"status": "covered", "checkpoint": as_dict(stored), "entries": entries}

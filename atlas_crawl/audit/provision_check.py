@@ -13,12 +13,22 @@ from collections.abc import Iterator
 
 import psycopg
 
+from atlas_crawl.audit.scope import EVERYTHING, Scope
 from atlas_crawl.provisions import match_provisions, segment
 from atlas_crawl.storage.provisions import SEGMENTER_VERSION, Stored, stored_provisions
 
 
-def _texts(conn: psycopg.Connection) -> Iterator[tuple[str, str]]:
-    for digest, text in conn.execute("SELECT text_sha256, text FROM provision_texts"):
+def _texts(conn: psycopg.Connection, scope: Scope) -> Iterator[tuple[str, str]]:
+    rows = conn.execute(
+        f"""SELECT text_sha256, text FROM provision_texts WHERE {
+            "true"
+            if scope.whole
+            else f'''text_sha256 IN (SELECT text_sha256 FROM version_provisions
+                                    WHERE {scope.holds("version_id", "version")})'''
+        }""",
+        scope.params,
+    )
+    for digest, text in rows:
         if hashlib.sha256(text.encode("utf-8")).digest() != digest:
             yield f"provision text {digest.hex()[:12]}", "its text no longer matches its hash"
 
@@ -30,15 +40,20 @@ def _edits(conn: psycopg.Connection, change_id: int) -> set[tuple[int, str]]:
     return {(int(r[0]), r[1]) for r in rows}
 
 
-def check_provisions(conn: psycopg.Connection) -> Iterator[tuple[str, str]]:
-    """(record, problem) for every provision row that its version text does not give."""
-    yield from _texts(conn)
+def check_provisions(
+    conn: psycopg.Connection, scope: Scope = EVERYTHING
+) -> Iterator[tuple[str, str]]:
+    """(record, problem) for every provision row that its version text does not give
+    (of the versions of the ledger entries in ``scope``)."""
+    yield from _texts(conn, scope)
     versions = conn.execute(
-        """SELECT v.version_id, v.document_id, v.text, s.segmenter, c.change_id,
-                  c.from_version_id
-           FROM versions v JOIN version_segmentations s USING (version_id)
-           LEFT JOIN changes c ON c.to_version_id = v.version_id
-           ORDER BY v.document_id, v.version_number"""
+        f"""SELECT v.version_id, v.document_id, v.text, s.segmenter, c.change_id,
+                   c.from_version_id
+            FROM versions v JOIN version_segmentations s USING (version_id)
+            LEFT JOIN changes c ON c.to_version_id = v.version_id
+            WHERE {scope.holds("v.version_id", "version")}
+            ORDER BY v.document_id, v.version_number""",
+        scope.params,
     ).fetchall()
     # In version order a version's predecessor is the row just read: its provisions are
     # not read again.

@@ -4,49 +4,108 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from atlas_crawl.cli.common import UsageError, connect, database_of, settings_of
 from atlas_crawl.cli.names import record_number
 from atlas_crawl.not_found import NotFound
-from atlas_crawl.storage.database import evidence_dir
+from atlas_crawl.storage.database import data_dir, evidence_dir
+
+if TYPE_CHECKING:
+    from atlas_crawl.audit.verify import VerifyReport
+    from atlas_crawl.evidence.checkpoint import Checkpoint
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
     if args.checkpoint:
         return _verify_checkpoints(args)
-    from atlas_crawl.audit.verify import verify
+    if args.since:
+        return _verify_since(args)
+    from atlas_crawl.audit.verify_run import verify_all
 
+    settings = settings_of(args)
+    folder = Path(args.evidence_dir) if args.evidence_dir else evidence_dir(settings)
+    progress = data_dir(settings) / "verify-progress.json"
+    started = time.perf_counter()
+
+    def on_window(done: int, total: int) -> None:
+        if sys.stderr.isatty():
+            print(f"\rledger entries: {done}/{total}", end="", file=sys.stderr, flush=True)
+
+    with connect(args) as conn:
+        try:
+            report, resumed = verify_all(conn, folder, progress, args.resume, on_window)
+        except KeyboardInterrupt:
+            print(f"\natlas-crawl: verify interrupted; `atlas-crawl verify --resume` goes on "
+                  f"from the last window saved in {progress}", file=sys.stderr)  # fmt: skip
+            return 130
+    seconds = time.perf_counter() - started
+    if resumed:
+        print(f"(resumed from {progress})")
+    return _print_report(report, seconds)
+
+
+def _print_report(report: VerifyReport, seconds: float, scope: str = "") -> int:
+    for mismatch in report.mismatches:
+        print(f"MISMATCH {mismatch}")
+    checked = ", ".join(f"{n} {k}" for k, n in report.counts.items())
+    rate = report.counts.get("ledger entries", 0) / seconds if seconds else 0
+    verdict = f"{len(report.mismatches)} mismatches" if report.mismatches else "all hashes match"
+    print(f"verified {checked}{scope} in {seconds:.2f}s ({rate:,.0f} ledger entries/s): {verdict}")
+    return 1 if report.mismatches else 0
+
+
+def _trusted_key(args: argparse.Namespace) -> str | None:
+    trusted = args.public_key
+    if trusted and Path(trusted).is_file():
+        trusted = Path(trusted).read_text().strip()
+    return trusted
+
+
+def _read_checkpoint(name: str) -> Checkpoint:
+    from atlas_crawl.evidence.checkpoint import Checkpoint, CheckpointError
+
+    try:
+        return Checkpoint.from_json(Path(name).read_text(), name)
+    except (OSError, CheckpointError) as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _verify_since(args: argparse.Namespace) -> int:
+    """Only what was appended after a checkpoint, and the proof that today's ledger
+    extends the tree it signed."""
+    from atlas_crawl.audit.verify_run import verify_since
+
+    cp = _read_checkpoint(args.since)
     folder = Path(args.evidence_dir) if args.evidence_dir else evidence_dir(settings_of(args))
     started = time.perf_counter()
     with connect(args) as conn:
-        report = verify(conn, folder)
+        found = verify_since(conn, cp, _trusted_key(args), folder)
     seconds = time.perf_counter() - started
-    checked = ", ".join(f"{n} {k}" for k, n in report.counts.items())
-    for mismatch in report.mismatches:
-        print(f"MISMATCH {mismatch}")
-    verdict = f"{len(report.mismatches)} mismatches" if report.mismatches else "all hashes match"
-    print(f"verified {checked} in {seconds:.2f}s: {verdict}")
-    return 1 if report.mismatches else 0
+    for problem in found.problems:
+        print(f"MISMATCH {args.since}: {problem}")
+    if not found.problems:
+        print(f"{args.since}: today's ledger of {found.tree_size} entries (root "
+              f"{found.root_hash}) extends the {cp.tree_size} it covered")  # fmt: skip
+    if found.report is None:
+        return 1
+    code = _print_report(found.report, seconds, f" appended since entry {cp.tree_size}")
+    return 1 if found.problems else code
 
 
 def _verify_checkpoints(args: argparse.Namespace) -> int:
     """Each checkpoint file against the database: signature, then a consistency proof
     from its tree to today's with every leaf rebuilt from its record."""
     from atlas_crawl.audit.ledger_proofs import verify_checkpoint
-    from atlas_crawl.evidence.checkpoint import Checkpoint, CheckpointError
 
-    trusted = args.public_key
-    if trusted and Path(trusted).is_file():
-        trusted = Path(trusted).read_text().strip()
+    trusted = _trusted_key(args)
     failed = 0
     with connect(args) as conn:
         for name in args.checkpoint:
-            try:
-                cp = Checkpoint.from_json(Path(name).read_text(), name)
-            except (OSError, CheckpointError) as exc:
-                raise UsageError(str(exc)) from None
+            cp = _read_checkpoint(name)
             report = verify_checkpoint(conn, cp, trusted)
             for problem in report.problems:
                 print(f"MISMATCH {name}: {problem}")

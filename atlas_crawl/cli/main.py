@@ -247,6 +247,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="prove the database still holds exactly the history these checkpoints covered",
     )
     verify.add_argument(
+        "--since",
+        metavar="FILE",
+        help="only what was appended after this checkpoint, and the proof that today's "
+        "ledger extends it",
+    )
+    verify.add_argument(
+        "--resume",
+        action="store_true",
+        help="go on with an interrupted full verify from its last saved window",
+    )
+    verify.add_argument(
         "--public-key", metavar="HEX|FILE", help="the operator's published key, to trust"
     )
     verify.set_defaults(func=cmd_verify)

@@ -58,12 +58,13 @@ class LedgerRow:
         return self.leaf == self.stored_leaf
 
 
-def rows(conn: psycopg.Connection, size: int | None = None) -> Iterator[LedgerRow]:
-    """The ledger in order, each entry rebuilt from its record as it stands now."""
+def rows(conn: psycopg.Connection, size: int | None = None, start: int = 0) -> Iterator[LedgerRow]:
+    """The ledger in order (entries ``start`` to ``size``), each entry rebuilt from its
+    record as it stands now."""
     limit = size if size is not None else 2**62
     with conn.cursor(name="ledger_rows") as cur:
         cur.itersize = 2000
-        cur.execute(query("ledger_rows"), {"size": limit})
+        cur.execute(query("ledger_rows"), {"size": limit, "start": start})
         for r in cur:
             position, kind, record, stored, evidence = r[:5]
             exists = r[14]
@@ -75,6 +76,11 @@ def rows(conn: psycopg.Connection, size: int | None = None) -> Iterator[LedgerRo
             elif exists and kind == "change":
                 entry = change_entry(record, r[9], r[10], r[11], r[12], r[13])
             yield LedgerRow(position, kind, record, bytes(stored), entry)
+
+
+def size(conn: psycopg.Connection) -> int:
+    """How many entries the ledger holds (positions have no gaps)."""
+    return int(conn.execute(query("ledger_size")).fetchone()[0])  # type: ignore[index]
 
 
 def position_of(conn: psycopg.Connection, kind: str, record: int) -> int | None:

@@ -118,7 +118,8 @@ FROM document_checks k  -- which knows how a check row's final URL is stored
 WHERE NOT EXISTS (SELECT 1 FROM check_pages p WHERE p.check_id = k.check_id);
 
 -- Every document with where it stands: its last check, current version, last change, and
--- the streak of failed checks it is on (0 when its last check did not fail).
+-- the streak of failed checks it is on (0 when its last check did not fail); read from
+-- document_heads (migration 020), kept as checks, versions and changes are written.
 CREATE OR REPLACE VIEW document_status AS
 SELECT p.name                AS platform,
        d.document_type,
@@ -127,11 +128,11 @@ SELECT p.name                AS platform,
        d.record_id,
        d.untracked_at IS NULL AS tracked,
        d.untracked_at,
-       k.checked_at          AS last_checked_at,
-       k.outcome             AS last_outcome,
+       h.last_checked_at,
+       h.last_outcome,
        k.failure_reason      AS last_failure_reason,
        k.failure_detail      AS last_failure_detail,
-       ok.checked_at         AS last_success_at,
+       h.last_success_at,
        v.version_number,
        v.version_id,
        v.record_id           AS version_record_id,
@@ -139,30 +140,17 @@ SELECT p.name                AS platform,
        c.change_id           AS last_change_id,
        c.record_id           AS last_change_record_id,
        c.detected_at         AS last_changed_at,
-       s.failing_checks,
-       s.failing_since,
-       c.review_reason       AS last_change_review_reason,
-       k.check_id            AS last_check_id
+       coalesce(h.failing_checks, 0)::bigint AS failing_checks,
+       h.failing_since,
+       dk.review_reason      AS last_change_review_reason,
+       h.last_check_id
 FROM documents d
 JOIN platforms p USING (platform_id)
-LEFT JOIN LATERAL (
-    SELECT check_id, checked_at, outcome, failure_reason, failure_detail FROM checks
-    WHERE document_id = d.document_id ORDER BY check_id DESC LIMIT 1) k ON true
-LEFT JOIN LATERAL (
-    SELECT check_id, checked_at FROM checks
-    WHERE document_id = d.document_id AND outcome <> 'failed'
-    ORDER BY check_id DESC LIMIT 1) ok ON true
-LEFT JOIN LATERAL (
-    SELECT version_id, version_number, record_id, first_seen_at FROM versions
-    WHERE document_id = d.document_id ORDER BY version_number DESC LIMIT 1) v ON true
-LEFT JOIN LATERAL (
-    SELECT ch.change_id, ch.record_id, ch.detected_at, dk.review_reason
-    FROM changes ch JOIN checks dk ON dk.check_id = ch.check_id
-    WHERE ch.document_id = d.document_id ORDER BY ch.change_id DESC LIMIT 1) c ON true
-LEFT JOIN LATERAL (
-    SELECT count(*) AS failing_checks, min(checked_at) AS failing_since FROM checks f
-    WHERE f.document_id = d.document_id AND f.outcome = 'failed'
-      AND f.check_id > coalesce(ok.check_id, 0)) s ON true;
+LEFT JOIN document_heads h USING (document_id)
+LEFT JOIN checks k ON k.check_id = h.last_check_id
+LEFT JOIN versions v ON v.version_id = h.last_version_id
+LEFT JOIN changes c ON c.change_id = h.last_change_id
+LEFT JOIN checks dk ON dk.check_id = c.check_id;
 
 -- Provisions (migration 011): the clauses of each version, with stable record IDs.
 CREATE OR REPLACE VIEW provision_versions AS
@@ -286,15 +274,16 @@ SELECT p.name                      AS platform,
        t.text,
        v.version_id,
        d.document_id
-FROM documents d
+FROM latest_clause_types lt
+JOIN version_provisions vp ON vp.text_sha256 = lt.text_sha256
+-- The latest version only (document_heads), as a join the planner can start from
+-- either end: from a type's texts ("compare") or from one document.
+JOIN document_heads h ON h.last_version_id = vp.version_id
+JOIN versions v ON v.version_id = vp.version_id
+JOIN documents d ON d.document_id = h.document_id
 JOIN platforms p USING (platform_id)
-CROSS JOIN LATERAL (
-    SELECT version_id FROM versions WHERE document_id = d.document_id
-    ORDER BY version_number DESC LIMIT 1) v
-JOIN version_provisions vp ON vp.version_id = v.version_id
 JOIN provision_records pr ON pr.provision_id = vp.provision_id
 JOIN provision_texts t ON t.text_sha256 = vp.text_sha256
-JOIN latest_clause_types lt ON lt.text_sha256 = vp.text_sha256
 WHERE d.untracked_at IS NULL;
 
 -- Document changes marked for alerts: a provision of high severity brought in, or a

@@ -2,16 +2,35 @@
 -- by a LIMIT or a record ID.
 
 -- name: web_platforms
--- Every platform with a tracked document: how many, the last check and change.
+-- Every platform with a tracked document: how many, the last check and change (from
+-- each document's head row: one row per document, whatever the history's length).
 SELECT p.platform_id, p.name, p.record_id,
-       count(s.document_id) FILTER (WHERE s.tracked) AS documents,
-       max(s.last_checked_at) AS last_checked_at,
-       max(s.last_changed_at) AS last_changed_at,
-       count(*) FILTER (WHERE s.tracked AND s.failing_checks > 0) AS failing
-FROM platforms p JOIN document_status s ON s.platform = p.name
+       count(*) FILTER (WHERE d.untracked_at IS NULL) AS documents,
+       max(h.last_checked_at) AS last_checked_at,
+       max(h.last_changed_at) AS last_changed_at,
+       count(*) FILTER (WHERE d.untracked_at IS NULL AND h.failing_checks > 0) AS failing
+FROM platforms p JOIN documents d USING (platform_id)
+LEFT JOIN document_heads h USING (document_id)
 GROUP BY p.platform_id, p.name, p.record_id
-HAVING count(s.document_id) FILTER (WHERE s.tracked) > 0
+HAVING count(*) FILTER (WHERE d.untracked_at IS NULL) > 0
 ORDER BY p.name
+
+-- name: web_failing_documents
+-- Tracked documents whose last checks failed, the longest streaks first.
+SELECT * FROM document_status
+WHERE tracked
+  AND document_id IN (SELECT document_id FROM document_heads WHERE failing_checks > 0)
+ORDER BY failing_checks DESC, failing_since, platform, document_type
+
+-- name: web_tracked_count
+SELECT count(*) AS documents FROM documents WHERE untracked_at IS NULL
+
+-- name: web_platform_documents
+-- A platform's tracked documents, where each stands.
+SELECT * FROM document_status
+WHERE platform = %(platform)s AND tracked
+ORDER BY tracked DESC, failing_checks DESC, failing_since, last_checked_at IS NOT NULL,
+         platform, document_type
 
 -- name: web_changes
 -- The newest changes (content and technical), graded: a change's severity is the worst
@@ -105,10 +124,9 @@ hits AS (
 SELECT pr.record_id, p.name AS platform, d.document_type, vp.heading, h.text, h.rank
 FROM hits h
 JOIN version_provisions vp ON vp.text_sha256 = h.text_sha256
-JOIN versions v ON v.version_id = vp.version_id
-JOIN documents d ON d.document_id = v.document_id
+JOIN document_heads dh ON dh.last_version_id = vp.version_id
+JOIN documents d ON d.document_id = dh.document_id
 JOIN platforms p ON p.platform_id = d.platform_id
 JOIN provision_records pr ON pr.provision_id = vp.provision_id
-WHERE v.version_id = (SELECT max(w.version_id) FROM versions w WHERE w.document_id = d.document_id)
 ORDER BY h.rank DESC, pr.provision_id
 LIMIT %(limit)s OFFSET %(offset)s

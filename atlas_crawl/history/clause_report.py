@@ -25,11 +25,9 @@ def provision_types(
     out = []
     for row in run(conn, "provision_clause_types", provision=provision_id):
         known = types.get(row["type"])
-        others = [
-            {k: r[k] for k in ("platform", "document_type", "record_id", "severity")}
-            for r in run(conn, "compare_type", type=row["type"], min_rank=0)
-            if r["platform"] != platform
-        ][:OTHERS_SHOWN]
+        others = run(
+            conn, "other_platforms", type=row["type"], platform=platform, limit=OTHERS_SHOWN
+        )
         explained = known.explanation() if known else {"title": row["type"]}
         out.append({**row, **explained, "other_platforms": others})
     return out

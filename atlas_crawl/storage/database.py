@@ -23,6 +23,9 @@ log = logging.getLogger(__name__)
 
 EMBEDDED_DATABASE = "atlas"
 EMBEDDED_SCHEME = "embedded:"
+# No JIT compilation: at millions of checks it made reads that run in 0.1 s take seconds
+# (the status: 7.8 s with it, 0.13 s without), for queries that each run once.
+SESSION_OPTIONS = "-c jit=off"
 # A connection whose server went silent (a network cut, a half-open socket) fails within
 # about half a minute instead of waiting forever: TCP keepalives and a user timeout.
 KEEPALIVE = {
@@ -33,7 +36,7 @@ KEEPALIVE = {
     "tcp_user_timeout": 30_000,
     # The server ends a transaction its client left open for a minute (a client that
     # died holding locks), so no lock outlives its session for long.
-    "options": "-c idle_in_transaction_session_timeout=60000",
+    "options": f"-c idle_in_transaction_session_timeout=60000 {SESSION_OPTIONS}",
 }
 
 

@@ -37,6 +37,7 @@ from starlette.staticfiles import StaticFiles
 from atlas_crawl.alerts.subscriptions import from_settings
 from atlas_crawl.config import project_settings
 from atlas_crawl.not_found import NotFound
+from atlas_crawl.storage.database import SESSION_OPTIONS
 from atlas_crawl.web import api, feeds, pages
 from atlas_crawl.web.cache import Kept, ResponseCache, generation
 from atlas_crawl.web.ids import BadRequest
@@ -69,7 +70,8 @@ class Reader:
             conn.autocommit = False
 
         self.pool = ConnectionPool(url, min_size=1, max_size=size, configure=configure,
-                                   open=False, kwargs={"connect_timeout": 10})  # fmt: skip
+                                   open=False, kwargs={"connect_timeout": 10,
+                                                       "options": SESSION_OPTIONS})  # fmt: skip
 
     @contextmanager
     def connection(self) -> Any:

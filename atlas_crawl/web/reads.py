@@ -60,12 +60,11 @@ def platforms(conn: psycopg.Connection) -> list[dict[str, Any]]:
 
 
 def home(conn: psycopg.Connection) -> dict[str, Any]:
-    status = run(conn, "document_status", all=False)
     return {
         "platforms": platforms(conn),
         "changes": most_severe_first(changes(conn)),
-        "failing": [r for r in status if r["failing_checks"]],
-        "documents": len(status),
+        "failing": run(conn, "web_failing_documents"),
+        "documents": run(conn, "web_tracked_count")[0]["documents"],
     }
 
 
@@ -73,7 +72,7 @@ def platform(conn: psycopg.Connection, wanted: str) -> dict[str, Any]:
     found = next((p for p in platforms(conn) if p["slug"] == wanted.lower()), None)
     if found is None:
         raise NotFound(f"no platform {wanted!r}")
-    status = [r for r in run(conn, "document_status", all=False) if r["platform"] == found["name"]]
+    status = run(conn, "web_platform_documents", platform=found["name"])
     return {
         **found,
         "documents": status,

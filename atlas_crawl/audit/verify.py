@@ -11,6 +11,7 @@ from pathlib import Path
 
 import psycopg
 
+from atlas_crawl.audit.heads_check import check_heads
 from atlas_crawl.audit.provision_check import check_provisions
 from atlas_crawl.audit.scope import EVERYTHING, Scope
 from atlas_crawl.diff.patch import patch_holds
@@ -288,6 +289,8 @@ def verify_records(
         mismatches += _diffs(conn, scope)
         count("diffs", "changes", scope.holds("change_id", "change"))
         mismatches += [Mismatch("provision", r, d) for r, d in check_provisions(conn, scope)]
+        if scope.whole:
+            mismatches += [Mismatch("status", r, d) for r, d in check_heads(conn)]
         count("provision versions", "version_segmentations",
               scope.holds("version_id", "version"))  # fmt: skip
     mismatches += _warcs(conn, evidence_folder, scope)

@@ -52,26 +52,17 @@ def document_states(conn: psycopg.Connection) -> dict[tuple[str, str], DocumentS
     Validators come only from a check whose text is the current version's (not from a
     pending candidate), so a 304 answer can only mean "still the current version".
     """
-    # Per document, its last checks through the (document_id, check_id) index: the
-    # cost follows the number of documents, not the length of their histories.
+    # Per document, its last check, last success and latest version from its head row
+    # (migration 020): the cost follows the number of documents, not their histories.
     rows = conn.execute(
         """SELECT p.name, d.document_type, k.checked_at, k.outcome, pg.response_headers,
                   k.raw_sha256, k.text_sha256, d.declaration, v.text_sha256,
-                  v.extractor_version, k.check_id = last.check_id AS is_last
+                  v.extractor_version, k.check_id = h.last_check_id AS is_last
            FROM documents d JOIN platforms p USING (platform_id)
-           JOIN LATERAL (
-               SELECT check_id, checked_at, outcome, raw_sha256, text_sha256 FROM checks
-               WHERE document_id = d.document_id AND outcome <> 'failed'
-               ORDER BY check_id DESC LIMIT 1
-           ) k ON true
-           JOIN LATERAL (
-               SELECT max(check_id) AS check_id FROM checks WHERE document_id = d.document_id
-           ) last ON true
+           JOIN document_heads h USING (document_id)
+           JOIN checks k ON k.check_id = h.last_success_check_id
            LEFT JOIN check_pages pg ON pg.check_id = k.check_id AND pg.position = 0
-           LEFT JOIN LATERAL (
-               SELECT text_sha256, extractor_version FROM versions
-               WHERE document_id = d.document_id ORDER BY version_number DESC LIMIT 1
-           ) v ON true"""
+           LEFT JOIN versions v ON v.version_id = h.last_version_id"""
     ).fetchall()
     states = {}
     for row in rows:

@@ -1,0 +1,43 @@
+"""Document heads (migration 020) checked against the history they are derived from."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import psycopg
+
+
+def check_heads(conn: psycopg.Connection) -> Iterator[tuple[str, str]]:
+    """Each document's head row (derived, what the status and the web view show) says
+    what its history says: its last check and success, failing streak, latest version
+    and last change."""
+    rows = conn.execute(
+        """SELECT d.document_id FROM documents d
+           LEFT JOIN document_heads h USING (document_id)
+           LEFT JOIN LATERAL (
+               SELECT check_id FROM checks WHERE document_id = d.document_id
+               ORDER BY check_id DESC LIMIT 1) k ON true
+           LEFT JOIN LATERAL (
+               SELECT check_id FROM checks
+               WHERE document_id = d.document_id AND outcome <> 'failed'
+               ORDER BY check_id DESC LIMIT 1) ok ON true
+           LEFT JOIN LATERAL (
+               SELECT count(*) AS n FROM checks f
+               WHERE f.document_id = d.document_id AND f.outcome = 'failed'
+                 AND f.check_id > coalesce(ok.check_id, 0)) s ON true
+           LEFT JOIN LATERAL (
+               SELECT version_id FROM versions WHERE document_id = d.document_id
+               ORDER BY version_number DESC LIMIT 1) v ON true
+           LEFT JOIN LATERAL (
+               SELECT change_id FROM changes WHERE document_id = d.document_id
+               ORDER BY change_id DESC LIMIT 1) c ON true
+           WHERE k.check_id IS NOT NULL AND (
+               h.document_id IS NULL
+               OR (h.last_check_id, h.last_success_check_id, h.failing_checks,
+                   h.last_version_id, h.last_change_id)
+                  IS DISTINCT FROM (k.check_id, ok.check_id, s.n::integer, v.version_id,
+                                    c.change_id))
+           ORDER BY d.document_id"""
+    ).fetchall()
+    for (document_id,) in rows:
+        yield f"document {document_id}", "its status row (document_heads) differs from its history"

@@ -180,6 +180,15 @@ WHERE type = %(type)s
   AND severity_rank(severity) >= %(min_rank)s
 ORDER BY severity_rank(severity) DESC, platform, document_type, record_id
 
+-- name: compare_type_page
+-- One page of compare_type (the web view's type page and API).
+SELECT platform, document_type, record_id, severity, confidence, heading, text, evidence,
+       classifier_version
+FROM provision_classifications
+WHERE type = %(type)s
+ORDER BY severity_rank(severity) DESC, platform, document_type, record_id
+LIMIT %(limit)s OFFSET %(offset)s
+
 -- name: other_platforms
 -- "How other platforms handle this": the type's provisions elsewhere, worst first.
 SELECT platform, document_type, record_id, severity

@@ -90,9 +90,11 @@ def provision(request: Request, conn: psycopg.Connection) -> Response:
 
 
 def clause_type(request: Request, conn: psycopg.Connection) -> Response:
-    found = reads.clause_type(conn, request.path_params["type"])
-    listed = _page(request, found.pop("rows"), _limit(request))
-    return _json({**found, **listed})
+    offset = offset_of(request.query_params.get("cursor"))
+    found = reads.clause_type(conn, request.path_params["type"], offset, _limit(request))
+    more = found.pop("more")
+    items = found.pop("rows")
+    return _json({**found, "items": items, "next_cursor": str(more) if more is not None else None})
 
 
 def search(request: Request, conn: psycopg.Connection) -> Response:

@@ -153,7 +153,8 @@ def bundle(request: Request, conn: psycopg.Connection) -> Response:
 
 
 def clause_type(request: Request, conn: psycopg.Connection) -> Response:
-    return render("type.html", t=reads.clause_type(conn, request.path_params["type"]))
+    offset = offset_of(request.query_params.get("cursor"))
+    return render("type.html", t=reads.clause_type(conn, request.path_params["type"], offset))
 
 
 def search(request: Request, conn: psycopg.Connection) -> Response:

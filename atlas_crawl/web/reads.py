@@ -12,7 +12,6 @@ import psycopg
 from atlas_crawl.audit.citation import citation, provision_citation
 from atlas_crawl.clauses.taxonomy import SEVERITIES, ClauseType, taxonomy, type_id_of
 from atlas_crawl.diff.patch import word_ops
-from atlas_crawl.history.clause_report import compare_rows
 from atlas_crawl.history.provision_report import provision_life
 from atlas_crawl.history.summary import change_summary
 from atlas_crawl.not_found import NotFound
@@ -173,9 +172,15 @@ def clause_type_of(wanted: str) -> ClauseType:
         raise NotFound(exc.args[0]) from None
 
 
-def clause_type(conn: psycopg.Connection, wanted: str) -> dict[str, Any]:
+def clause_type(
+    conn: psycopg.Connection, wanted: str, offset: int = 0, limit: int = LISTED
+) -> dict[str, Any]:
+    """A type's explanation and one page of its provisions today, most severe first;
+    ``more``: the offset of the next page (None at the end)."""
     known = clause_type_of(wanted)
-    return {**known.explanation(), "rows": compare_rows(conn, known.id)}
+    rows = run(conn, "compare_type_page", type=known.id, limit=limit + 1, offset=offset)
+    more = offset + limit if len(rows) > limit else None
+    return {**known.explanation(), "rows": rows[:limit], "more": more}
 
 
 def search(conn: psycopg.Connection, q: str, offset: int = 0) -> list[dict[str, Any]]:

@@ -16,7 +16,7 @@ CREATE TABLE document_heads (
     last_version_id       bigint,
     last_change_id        bigint,
     last_changed_at       timestamptz
-);
+) WITH (fillfactor = 50);  -- each check rewrites its row: room for the new one in place
 
 -- Today's provisions are those of the documents' latest versions.
 CREATE INDEX document_heads_last_version ON document_heads (last_version_id);

@@ -98,15 +98,15 @@ def verify_all(
     progress: Path,
     resume: bool,
     on_window: Callable[[int, int], None] | None = None,
-) -> tuple[VerifyReport, bool]:
+) -> tuple[VerifyReport, int | None]:
     """Everything, the ledger's entries window by window, the progress saved in
     ``progress`` after each (removed at the end): with ``resume``, a run interrupted
     (Ctrl-C, a killed process, a lost connection) goes on from its last save. The
-    entries are those the ledger held when the run began. Returns the report and whether
-    it resumed."""
+    entries are those the ledger held when the run began. Returns the report and, when it
+    resumed, the entry it resumed at."""
     fingerprint = _fingerprint(conn)
     state = _load(progress, fingerprint) if resume else None
-    resumed = state is not None
+    resumed = state["next"] if state is not None else None
     if state is None:
         records = verify_records(conn, evidence_folder)
         found = [[m.kind, m.record, m.detail] for m in records.mismatches]

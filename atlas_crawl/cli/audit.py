@@ -43,16 +43,19 @@ def cmd_verify(args: argparse.Namespace) -> int:
                   f"from the last window saved in {progress}", file=sys.stderr)  # fmt: skip
             return 130
     seconds = time.perf_counter() - started
-    if resumed:
-        print(f"(resumed from {progress})")
-    return _print_report(report, seconds)
+    if resumed is not None:
+        print(f"(resumed from {progress}, at ledger entry {resumed})")
+    return _print_report(report, seconds, done_before=resumed or 0)
 
 
-def _print_report(report: VerifyReport, seconds: float, scope: str = "") -> int:
+def _print_report(
+    report: VerifyReport, seconds: float, scope: str = "", done_before: int = 0
+) -> int:
     for mismatch in report.mismatches:
         print(f"MISMATCH {mismatch}")
     checked = ", ".join(f"{n} {k}" for k, n in report.counts.items())
-    rate = report.counts.get("ledger entries", 0) / seconds if seconds else 0
+    # The rate of this run: entries a resumed run took over are not counted.
+    rate = (report.counts.get("ledger entries", 0) - done_before) / seconds if seconds else 0
     verdict = f"{len(report.mismatches)} mismatches" if report.mismatches else "all hashes match"
     print(f"verified {checked}{scope} in {seconds:.2f}s ({rate:,.0f} ledger entries/s): {verdict}")
     return 1 if report.mismatches else 0

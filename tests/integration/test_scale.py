@@ -155,7 +155,7 @@ def test_verify_since_catches_the_checkpoints_own_entries_and_deletions(
 
 
 def test_a_full_verify_resumes_after_an_interruption(
-    history: psycopg.Connection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    history: psycopg.Connection, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     db = history
     monkeypatch.setattr(verify_run, "WINDOW", 50)
@@ -173,13 +173,21 @@ def test_a_full_verify_resumes_after_an_interruption(
     windows: list[int] = []
     report, resumed = verify_run.verify_all(db, tmp_path, progress, resume=True,
                                             on_window=lambda d, t: windows.append(d))  # fmt: skip
-    assert resumed and windows[0] == 150 and not progress.exists()
+    assert resumed == 100 and windows[0] == 150 and not progress.exists()
     whole = verify(db, tmp_path)
     assert report.counts == whole.counts and report.mismatches == whole.mismatches == []
     # A progress file of another database is not taken up.
     progress.write_text('{"database": "elsewhere", "next": 99}')
     _, resumed = verify_run.verify_all(db, tmp_path, progress, resume=True)
-    assert not resumed
+    assert resumed is None
+    # The command takes up what an interrupted run of it saved in the data folder.
+    seen.clear()
+    with pytest.raises(KeyboardInterrupt):
+        verify_run.verify_all(db, tmp_path, progress, resume=False, on_window=stop_after_two)
+    resumed_run = cli("verify", "--resume", db_url=db_url, env={"ATLAS_DATA_DIR": str(tmp_path)})
+    assert resumed_run.returncode == 0, resumed_run.stdout + resumed_run.stderr
+    assert f"(resumed from {progress}, at ledger entry 100)" in resumed_run.stdout
+    assert not progress.exists()
 
 
 def test_a_checkpoint_from_the_previous_ones_blocks_signs_every_entry(

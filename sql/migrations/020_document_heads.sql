@@ -45,26 +45,33 @@ LEFT JOIN LATERAL (
     WHERE document_id = d.document_id ORDER BY change_id DESC LIMIT 1) c ON true;
 
 -- New checks, a statement at a time (a COPY of thousands as one set): per document, the
--- last of them, the last that did not fail, and the failures after that.
+-- last of them, the last that did not fail, and the failures after that. One sort of the
+-- new rows (a window and a grouping), never a join of them with themselves: the
+-- transition table has no statistics, and a nested loop over 10,000 rows took seconds.
 CREATE FUNCTION document_heads_checks_added() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    WITH last AS (
-        SELECT DISTINCT ON (document_id) document_id, check_id, checked_at, outcome
-        FROM added ORDER BY document_id, check_id DESC),
-    ok AS (
-        SELECT DISTINCT ON (document_id) document_id, check_id, checked_at
-        FROM added WHERE outcome <> 'failed' ORDER BY document_id, check_id DESC),
-    fails AS (
-        SELECT a.document_id, count(*) AS n, min(a.checked_at) AS since
-        FROM added a LEFT JOIN ok USING (document_id)
-        WHERE a.outcome = 'failed' AND a.check_id > coalesce(ok.check_id, 0)
-        GROUP BY a.document_id)
+    WITH marked AS (
+        SELECT document_id, check_id, checked_at, outcome,
+               max(check_id) FILTER (WHERE outcome <> 'failed')
+                   OVER (PARTITION BY document_id) AS ok_id
+        FROM added),
+    per_document AS (
+        SELECT document_id,
+               max(check_id) AS last_id,
+               (array_agg(checked_at ORDER BY check_id DESC))[1] AS last_at,
+               (array_agg(outcome ORDER BY check_id DESC))[1] AS last_outcome,
+               max(ok_id) AS ok_id,
+               min(checked_at) FILTER (WHERE check_id = ok_id) AS ok_at,
+               count(*) FILTER (WHERE outcome = 'failed' AND check_id > coalesce(ok_id, 0))
+                   AS failures,
+               min(checked_at) FILTER (WHERE outcome = 'failed'
+                                         AND check_id > coalesce(ok_id, 0)) AS failing_since
+        FROM marked GROUP BY document_id)
     INSERT INTO document_heads AS h (document_id, last_check_id, last_checked_at,
         last_outcome, last_success_check_id, last_success_at, failing_checks, failing_since)
-    SELECT last.document_id, last.check_id, last.checked_at, last.outcome, ok.check_id,
-           ok.checked_at, coalesce(fails.n, 0), fails.since
-    FROM last LEFT JOIN ok USING (document_id) LEFT JOIN fails USING (document_id)
+    SELECT document_id, last_id, last_at, last_outcome, ok_id, ok_at, failures, failing_since
+    FROM per_document
     ON CONFLICT (document_id) DO UPDATE SET
         last_check_id = EXCLUDED.last_check_id,
         last_checked_at = EXCLUDED.last_checked_at,

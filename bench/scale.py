@@ -180,8 +180,9 @@ def sizes(conn: psycopg.Connection) -> dict[str, str]:
         "SELECT count(*) FROM checks WHERE outcome = 'unchanged'").fetchone()[0]  # fmt: skip
     total = conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]
     per_check = conn.execute(
-        """SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c
-           WHERE c.relname IN ('checks', 'ledger', 'check_pages') AND c.relkind = 'r'"""
+        """SELECT sum(pg_total_relation_size(relid)) FROM (
+               SELECT relid FROM pg_partition_tree('checks') WHERE isleaf
+               UNION ALL SELECT 'ledger'::regclass UNION ALL SELECT 'check_pages'::regclass) t"""
     ).fetchone()[0]
     counts = {n: conn.execute(f"SELECT count(*) FROM {n}").fetchone()[0]
               for n in ("documents", "versions", "changes", "provision_records", "captures",

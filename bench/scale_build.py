@@ -166,7 +166,7 @@ def _record(conn: psycopg.Connection, doc: Doc, when: datetime, crawl: str) -> i
 
 _COLUMNS = ("document_id, checked_at, captured_at, outcome, failure_reason, failure_detail, "
             "requested_url, http_status, fetcher, raw_sha256, text_sha256, version_id, "
-            "crawl_id, evidence_hash")  # fmt: skip
+            "crawl_id, evidence_hash, kept")  # fmt: skip
 
 
 def bulk_row(doc: Doc, when: datetime, crawl: str, failed: bool) -> tuple:
@@ -182,13 +182,14 @@ def bulk_row(doc: Doc, when: datetime, crawl: str, failed: bool) -> tuple:
     return (doc.document_id, when, when, "failed" if failed else "unchanged",
             "http error" if failed else None, "HTTP 503" if failed else None, doc.url,
             status, FETCHER, raw, text, None if failed else doc.version_id, crawl,
-            doc.evidence)  # fmt: skip
+            doc.evidence, False)  # fmt: skip
 
 
 def write_bulk(conn: psycopg.Connection, rows: list[tuple], seen: dict[int, datetime]) -> None:
     """The rows, their ledger entries (as migration 010 builds them) and the versions
     seen again, in one transaction."""
     with conn.transaction():
+        conn.execute("SELECT extend_check_partitions()")  # as a crawl does at its start
         conn.execute(query("lock_ledger"))
         last = conn.execute("SELECT coalesce(max(check_id), 0) FROM checks").fetchone()[0]
         with conn.cursor().copy(f"COPY checks ({_COLUMNS}) FROM STDIN") as copy:

@@ -91,7 +91,9 @@ def table_bytes(conn: psycopg.Connection, schema: str, names: tuple[str, ...] | 
         """SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c
            JOIN pg_namespace n ON n.oid = c.relnamespace
            WHERE n.nspname = %s AND c.relkind = 'r'
-             AND (%s::text[] IS NULL OR c.relname = ANY(%s::text[]))""",
+             AND (%s::text[] IS NULL OR EXISTS (  -- a table named, or a partition of one
+                 SELECT 1 FROM pg_partition_ancestors(c.oid) a JOIN pg_class t ON t.oid = a.relid
+                 WHERE t.relname = ANY(%s::text[])))""",
         (schema, list(names) if names else None, list(names) if names else None),
     ).fetchone()
     return int(row[0])

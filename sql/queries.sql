@@ -96,12 +96,22 @@ RETURNING d.document_id;
 
 -- name: ledger_rows
 -- The ledger in order, with the fields of each record its entry is made of.
+-- An archived check (storage/archive_checks.py) is rebuilt from its head row where a
+-- remaining check follows it, else it is said to be archived (its range is named in
+-- check_archives; verify counts each range's entries against it).
 SELECT l.position, l.kind, l.record, l.leaf,
-       k.evidence_hash, v.document_id, v.version_number, v.text_sha256, v.check_id,
+       coalesce(k.evidence_hash, a.evidence_hash), v.document_id, v.version_number,
+       v.text_sha256, v.check_id,
        c.from_version_id, c.to_version_id, c.diff, c.chars_added, c.chars_removed,
-       k.check_id IS NOT NULL OR v.version_id IS NOT NULL OR c.change_id IS NOT NULL
+       k.check_id IS NOT NULL OR a.check_id IS NOT NULL OR v.version_id IS NOT NULL
+           OR c.change_id IS NOT NULL,
+       l.kind = 'check' AND k.check_id IS NULL AND EXISTS (
+           SELECT 1 FROM check_archives x
+           WHERE l.record >= x.first_check_id AND l.record < x.end_check_id)
 FROM ledger l
 LEFT JOIN checks k ON l.kind = 'check' AND k.check_id = l.record
+LEFT JOIN archived_check_heads a ON l.kind = 'check' AND k.check_id IS NULL
+                                 AND a.check_id = l.record
 LEFT JOIN versions v ON l.kind = 'version' AND v.version_id = l.record
 LEFT JOIN changes c ON l.kind = 'change' AND c.change_id = l.record
 WHERE l.position >= %(start)s AND l.position < %(size)s

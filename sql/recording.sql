@@ -65,20 +65,23 @@ crawl_agent AS (
 INSERT INTO checks (document_id, checked_at, captured_at, outcome, failure_reason,
     failure_detail, requested_url, final_url, http_status, fetcher, user_agent,
     raw_sha256, text_sha256, crawl_id, evidence_hash, warc_digest,
-    verifies_check_id, source_ref, version_id, review_reason, review_detail)
+    verifies_check_id, source_ref, version_id, review_reason, review_detail, kept)
 VALUES (%(document)s, %(checked)s, %(captured)s, %(outcome)s, %(reason)s,
     %(detail)s, %(requested)s, %(final)s, %(status)s, %(fetcher)s,
     CASE WHEN %(agent)s::text = (SELECT user_agent FROM crawl_agent) THEN NULL
          ELSE %(agent)s::text END,
     %(raw)s, %(text)s, %(crawl)s::text, %(evidence)s, %(warc)s, %(verifies)s,
-    %(source)s, %(version)s, %(review)s, %(review_detail)s)
+    %(source)s, %(version)s, %(review)s, %(review_detail)s,
+    -- a routine recheck or failure cites nothing and is cited by nothing (archivable)
+    NOT (%(outcome)s IN ('unchanged', 'failed') AND %(verifies)s::bigint IS NULL))
 RETURNING check_id
 
 -- name: insert_check_page
 INSERT INTO check_pages (check_id, position, requested_url, final_url, http_status,
-    response_headers, raw_sha256, warc_file, warc_offset, warc_payload_digest)
+    response_headers, raw_sha256, warc_file, warc_offset, warc_payload_digest, check_kept)
 VALUES (%(check)s, %(position)s, %(requested)s, %(final)s, %(status)s, %(headers)s,
-    %(raw)s, %(warc_file)s, %(warc_offset)s, %(warc_digest)s)
+    %(raw)s, %(warc_file)s, %(warc_offset)s, %(warc_digest)s,
+    (SELECT kept FROM checks WHERE check_id = %(check)s))
 
 -- name: set_check_outcome
 UPDATE checks SET outcome = %(outcome)s WHERE check_id = %(check)s

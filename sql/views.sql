@@ -378,6 +378,7 @@ BEGIN
         SELECT c.relname
         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm')
+          AND NOT c.relispartition  -- a partition is read through its table (checks)
           AND c.relname NOT IN ('watches', 'notifications', 'alert_notifications',
                                 'dead_notifications', 'subscription_messages')
         ORDER BY c.relname

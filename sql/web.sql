@@ -16,11 +16,17 @@ HAVING count(*) FILTER (WHERE d.untracked_at IS NULL) > 0
 ORDER BY p.name
 
 -- name: web_failing_documents
--- Tracked documents whose last checks failed, the longest streaks first.
+-- Tracked documents whose last checks failed, the longest streaks first (the first
+-- ones: `atlas-crawl status` lists them all).
 SELECT * FROM document_status
 WHERE tracked
   AND document_id IN (SELECT document_id FROM document_heads WHERE failing_checks > 0)
 ORDER BY failing_checks DESC, failing_since, platform, document_type
+LIMIT %(limit)s
+
+-- name: web_failing_count
+SELECT count(*) AS documents FROM document_heads h JOIN documents d USING (document_id)
+WHERE h.failing_checks > 0 AND d.untracked_at IS NULL
 
 -- name: web_tracked_count
 SELECT count(*) AS documents FROM documents WHERE untracked_at IS NULL

@@ -24,6 +24,7 @@ from atlas_crawl.diff.render import render_diff
 from atlas_crawl.evidence.ledger import FIELDS, canonical
 from atlas_crawl.evidence.warc import WarcPage, write_page, write_warcinfo
 from atlas_crawl.not_found import NotFound
+from atlas_crawl.storage.archive_checks import archived_in
 from atlas_crawl.storage.captures import load_capture
 from atlas_crawl.storage.queries import run
 
@@ -97,7 +98,7 @@ def write_checks_warc(conn: psycopg.Connection, check_ids: list[int], fh: Binary
     for check_id in check_ids:
         pages = check_pages(conn, check_id)
         if not pages:
-            raise NotFound(f"check {check_id} has no stored capture")
+            raise NotFound(archived_in(conn, check_id) or f"check {check_id} has no stored capture")
         for page in pages:
             write_page(
                 fh,

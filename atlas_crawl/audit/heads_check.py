@@ -10,9 +10,12 @@ import psycopg
 def check_heads(conn: psycopg.Connection) -> Iterator[tuple[str, str]]:
     """Each document's head row (derived, what the status and the web view show) says
     what its history says: its last check and success, failing streak, latest version
-    and last change."""
+    and last change. Where routine checks were archived, the last check may be an
+    archived one (its head row says so), and a failing streak that reaches back into
+    archived history is not counted again."""
     rows = conn.execute(
-        """SELECT d.document_id FROM documents d
+        """WITH archived AS (SELECT max(end_check_id) AS end_id FROM check_archives)
+           SELECT d.document_id FROM documents d CROSS JOIN archived
            LEFT JOIN document_heads h USING (document_id)
            LEFT JOIN LATERAL (
                SELECT check_id FROM checks WHERE document_id = d.document_id
@@ -31,12 +34,17 @@ def check_heads(conn: psycopg.Connection) -> Iterator[tuple[str, str]]:
            LEFT JOIN LATERAL (
                SELECT change_id FROM changes WHERE document_id = d.document_id
                ORDER BY change_id DESC LIMIT 1) c ON true
-           WHERE k.check_id IS NOT NULL AND (
+           LEFT JOIN LATERAL (
+               SELECT max(check_id) AS check_id FROM archived_check_heads
+               WHERE document_id = d.document_id) a ON true
+           WHERE greatest(k.check_id, a.check_id) IS NOT NULL AND (
                h.document_id IS NULL
-               OR (h.last_check_id, h.last_success_check_id, h.failing_checks,
-                   h.last_version_id, h.last_change_id)
-                  IS DISTINCT FROM (k.check_id, ok.check_id, s.n::integer, v.version_id,
-                                    c.change_id))
+               OR (h.last_check_id, h.last_version_id, h.last_change_id)
+                  IS DISTINCT FROM (greatest(k.check_id, a.check_id), v.version_id,
+                                    c.change_id)
+               OR (archived.end_id IS NULL OR ok.check_id >= archived.end_id)
+                  AND (h.last_success_check_id, h.failing_checks)
+                      IS DISTINCT FROM (ok.check_id, s.n::integer))
            ORDER BY d.document_id"""
     ).fetchall()
     for (document_id,) in rows:

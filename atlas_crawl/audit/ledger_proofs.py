@@ -49,7 +49,8 @@ def _block_roots(leaves: list[bytes]) -> list[str]:
 def _continued(conn: psycopg.Connection, key: Ed25519PrivateKey, size: int) -> list[bytes]:
     """The whole blocks' roots of the latest checkpoint this key signed, which the next
     one carries over: only the entries after them are read again (``verify`` reads
-    every entry). None when the latest checkpoint is another key's or unsigned."""
+    every entry). None of them (an empty list) when the latest checkpoint is another
+    key's or unsigned."""
     previous = ledger.latest_checkpoint(conn)
     if previous is None or signature_problem(previous, public_hex(key)) is not None:
         return []

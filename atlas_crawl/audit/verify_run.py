@@ -13,7 +13,14 @@ from pathlib import Path
 import psycopg
 
 from atlas_crawl.audit.scope import Scope
-from atlas_crawl.audit.verify import Mismatch, VerifyReport, verify, verify_entries, verify_records
+from atlas_crawl.audit.verify import (
+    Mismatch,
+    VerifyReport,
+    entry_mismatch,
+    verify_chains,
+    verify_entries,
+    verify_records,
+)
 from atlas_crawl.evidence import merkle
 from atlas_crawl.evidence.checkpoint import BLOCK, Checkpoint, signature_problem
 from atlas_crawl.evidence.merkle_blocks import BlockTree, whole_blocks
@@ -46,10 +53,17 @@ def verify_since(
         return SinceReport([deleted], None, size, "")
     problems: list[str] = []
     leaves: dict[int, bytes] = {}
+    # One pass over the entries: the checkpoint's last block, then each entry since
+    # (checked against its record here, not read again below).
+    counts: dict[str, int] = {"ledger entries": 0, "chained checks": 0}
+    found: list[Mismatch] = []
     with conn.transaction():  # read through a server-side cursor
         for row in ledger.rows(conn, size, cp.tree_size // BLOCK * BLOCK):
             leaves[row.position] = row.leaf
-            if row.position < cp.tree_size and not row.intact and not problems:
+            if row.position >= cp.tree_size:
+                if (mismatch := entry_mismatch(row, counts)) is not None:
+                    found.append(mismatch)
+            elif not row.intact and not problems:
                 problems.append(f"history before the checkpoint was rewritten: ledger entry "
                                 f"{row.position} ({row.kind} {row.record}) no longer matches "
                                 "its record")  # fmt: skip
@@ -64,7 +78,10 @@ def verify_since(
         old = bytes.fromhex(cp.root_hash)
         if not merkle.verify_consistency(cp.tree_size, size, old, root, proof):
             problems.append("today's ledger does not extend the checkpoint's tree")
-    report = verify(conn, evidence_folder, Scope(cp.tree_size))
+    scope = Scope(cp.tree_size)
+    records, chains = verify_records(conn, evidence_folder, scope), verify_chains(conn, scope)
+    report = VerifyReport(records.mismatches + found + chains.mismatches,
+                          {**records.counts, **counts, **chains.counts})  # fmt: skip
     return SinceReport(problems, report, size, root.hex())
 
 
@@ -118,7 +135,7 @@ def verify_all(
         end = min(state["next"] + WINDOW, state["size"])
         window = verify_entries(conn, Scope(state["next"], end))
         for name, n in window.counts.items():
-            state["counts"][name] += n
+            state["counts"][name] = state["counts"].get(name, 0) + n
         state["mismatches"] += [[m.kind, m.record, m.detail] for m in window.mismatches]
         state["next"] = end
         _save(progress, state)

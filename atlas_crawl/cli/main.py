@@ -13,6 +13,7 @@ import psycopg
 from atlas_crawl import __version__
 from atlas_crawl.clauses.taxonomy import SEVERITIES
 from atlas_crawl.cli.alerts import cmd_feeds, cmd_notify, cmd_watch
+from atlas_crawl.cli.archiving import add_range_commands
 from atlas_crawl.cli.audit import cmd_archive, cmd_cite, cmd_export, cmd_verify, cmd_warc
 from atlas_crawl.cli.clauses import cmd_classify, cmd_compare, cmd_reclassify
 from atlas_crawl.cli.common import UsageError
@@ -55,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
         func=cmd_db_upgrade
     )
     db_sub.add_parser("stop", help="stop the embedded PostgreSQL").set_defaults(func=cmd_db_stop)
+    add_range_commands(db_sub)
     db_sub.add_parser(
         "shell", help="psql on the database the settings name (the embedded one included)"
     ).set_defaults(func=cmd_db_shell)

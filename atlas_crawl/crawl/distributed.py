@@ -14,9 +14,10 @@ over the documents; what this module adds to scrapy-redis makes that pass exact:
   goes. A process that dies stops beating; whichever process is idle next puts its
   requests back in the queue, first fetches and confirming re-fetches alike. Nobody
   closes while the round still has work in flight;
-- the database: each check of a round carries ``source_ref = round:...``, unique in
-  ``checks``, so a document re-queued after its first process had already recorded it
-  (killed between commit and release) is never recorded twice.
+- the database: each check of a round carries ``source_ref = round:...``, which the
+  recorder looks up under the document's lock before recording, so a document re-queued
+  after its first process had already recorded it (killed between commit and release)
+  is never recorded twice.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ def node_hash(left: bytes, right: bytes) -> bytes:
     return hashlib.sha256(b"\x01" + left + right).digest()
 
 
-def _split(n: int) -> int:
+def split(n: int) -> int:
     """The largest power of two smaller than ``n`` (n > 1)."""
     k = 1
     while k * 2 < n:
@@ -50,7 +50,7 @@ def inclusion_proof(index: int, leaves: Sequence[bytes]) -> list[bytes]:
         raise ValueError(f"leaf {index} is not in a tree of {len(leaves)}")
     if len(leaves) == 1:
         return []
-    k = _split(len(leaves))
+    k = split(len(leaves))
     if index < k:
         return [*inclusion_proof(index, leaves[:k]), root(leaves[k:])]
     return [*inclusion_proof(index - k, leaves[k:]), root(leaves[:k])]
@@ -68,7 +68,7 @@ def _subproof(m: int, leaves: Sequence[bytes], complete: bool) -> list[bytes]:
     n = len(leaves)
     if m == n:
         return [] if complete else [root(leaves)]
-    k = _split(n)
+    k = split(n)
     if m <= k:
         return [*_subproof(m, leaves[:k], complete), root(leaves[k:])]
     return [*_subproof(m - k, leaves[k:], False), root(leaves[:k])]

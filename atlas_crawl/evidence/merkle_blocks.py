@@ -12,14 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from atlas_crawl.evidence.checkpoint import BLOCK
-from atlas_crawl.evidence.merkle import node_hash
-
-
-def _split(n: int) -> int:
-    k = 1
-    while k * 2 < n:
-        k *= 2
-    return k
+from atlas_crawl.evidence.merkle import node_hash, split
 
 
 class BlockTree:
@@ -39,7 +32,7 @@ class BlockTree:
             return self.leaves[start]
         if n == BLOCK and start % BLOCK == 0 and start // BLOCK < len(self.blocks):
             return self.blocks[start // BLOCK]
-        k = _split(n)
+        k = split(n)
         return node_hash(self.root(start, start + k), self.root(start + k, end))
 
     def inclusion_proof(self, index: int) -> list[bytes]:
@@ -49,7 +42,7 @@ class BlockTree:
         proof: list[bytes] = []
         start, end = 0, self.size
         while end - start > 1:
-            k = _split(end - start)
+            k = split(end - start)
             if index < start + k:
                 proof.append(self.root(start + k, end))
                 end = start + k
@@ -71,7 +64,7 @@ class BlockTree:
                 if not complete:
                     proof.append(self.root(start, end))
                 return proof[::-1]
-            k = _split(n)
+            k = split(n)
             if m <= k:
                 proof.append(self.root(start + k, end))
                 end = start + k

@@ -46,11 +46,15 @@ class LedgerRow:
     record: int
     stored_leaf: bytes
     entry: str | None  # rebuilt from the record as it is now (None: the record is gone)
+    archived: bool = False  # a routine check moved out of the database, no head row kept
 
     @cached_property
     def leaf(self) -> bytes:
-        """The leaf of the record as it is now (what a checkpoint must match)."""
-        return entry_leaf(self.entry) if self.entry is not None else b""
+        """The leaf of the record as it is now (what a checkpoint must match); an
+        archived check's is the stored one (its range is counted by ``verify``)."""
+        if self.entry is None:
+            return self.stored_leaf if self.archived else b""
+        return entry_leaf(self.entry)
 
     @property
     def intact(self) -> bool:
@@ -67,7 +71,7 @@ def rows(conn: psycopg.Connection, size: int | None = None, start: int = 0) -> I
         cur.execute(query("ledger_rows"), {"size": limit, "start": start})
         for r in cur:
             position, kind, record, stored, evidence = r[:5]
-            exists = r[14]
+            exists, archived = r[14], r[15]
             entry: str | None = None
             if exists and kind == "check":
                 entry = check_entry(record, evidence)
@@ -75,7 +79,8 @@ def rows(conn: psycopg.Connection, size: int | None = None, start: int = 0) -> I
                 entry = version_entry(record, r[5], r[6], r[7], r[8])
             elif exists and kind == "change":
                 entry = change_entry(record, r[9], r[10], r[11], r[12], r[13])
-            yield LedgerRow(position, kind, record, bytes(stored), entry)
+            yield LedgerRow(position, kind, record, bytes(stored), entry,
+                            bool(archived) and entry is None)  # fmt: skip
 
 
 def size(conn: psycopg.Connection) -> int:

@@ -87,10 +87,20 @@ def upgrade(conn: psycopg.Connection) -> list[str]:
                         "add a new migration instead"
                     )
                 continue
-            conn.execute(text.encode())
+            try:
+                conn.execute(text.encode())
+            except psycopg.Error as exc:
+                # Said as what it is, not as a missing table of an old schema.
+                raise MigrationError(
+                    f"migration {path.name} failed, nothing of this upgrade was applied "
+                    f"(one transaction): {type(exc).__name__}: {exc}"
+                ) from exc
             conn.execute(
                 "INSERT INTO schema_migrations (name, sha256) VALUES (%s, %s)", (path.name, digest)
             )
             applied_now.append(path.name)
         conn.execute((sql_dir() / "views.sql").read_text(encoding="utf-8").encode())
+        # Routine checks' ranges made ahead (migration 021): each process that records
+        # brings the schema up to date first.
+        conn.execute("SELECT extend_check_partitions()")
     return applied_now

@@ -62,7 +62,8 @@ def home(conn: psycopg.Connection) -> dict[str, Any]:
     return {
         "platforms": platforms(conn),
         "changes": most_severe_first(changes(conn)),
-        "failing": run(conn, "web_failing_documents"),
+        "failing": run(conn, "web_failing_documents", limit=LISTED),
+        "failing_count": run(conn, "web_failing_count")[0]["documents"],
         "documents": run(conn, "web_tracked_count")[0]["documents"],
     }
 

@@ -26,7 +26,7 @@ from tests.integration.test_web import start_server, stop_server
 
 COLUMNS = ("document_id, checked_at, captured_at, outcome, failure_reason, failure_detail, "
            "requested_url, http_status, fetcher, raw_sha256, text_sha256, version_id, "
-           "crawl_id, evidence_hash")  # fmt: skip
+           "crawl_id, evidence_hash, kept")  # fmt: skip
 
 
 @pytest.fixture
@@ -108,12 +108,18 @@ def test_a_built_history_verifies(history: psycopg.Connection, db_url: str) -> N
     assert "all hashes match" in done.stdout and "ledger entries/s" in done.stdout
 
 
-def test_verify_since_looks_only_after_the_checkpoint(
+@pytest.fixture
+def checkpointed(
     history: psycopg.Connection, db_url: str, tmp_path: Path
+) -> tuple[psycopg.Connection, Path, int]:
+    """The built history, a checkpoint of it, and the number of entries it covers."""
+    return history, _checkpoint(db_url, tmp_path, "cp.json"), ledger.size(history)
+
+
+def test_verify_since_looks_only_after_the_checkpoint(
+    checkpointed: tuple[psycopg.Connection, Path, int], db_url: str
 ) -> None:
-    db = history
-    cp = _checkpoint(db_url, tmp_path, "cp.json")
-    covered = ledger.size(db)
+    db, cp, covered = checkpointed
     _more(db, 2)
     ok = cli("verify", "--since", str(cp), db_url=db_url)
     assert ok.returncode == 0, ok.stdout + ok.stderr
@@ -135,11 +141,9 @@ def test_verify_since_looks_only_after_the_checkpoint(
 
 
 def test_verify_since_catches_the_checkpoints_own_entries_and_deletions(
-    history: psycopg.Connection, db_url: str, tmp_path: Path
+    checkpointed: tuple[psycopg.Connection, Path, int], db_url: str
 ) -> None:
-    db = history
-    cp = _checkpoint(db_url, tmp_path, "cp.json")
-    covered = ledger.size(db)
+    db, cp, covered = checkpointed
     # The last entry the checkpoint covered: its check rewritten.
     kind, record = db.execute("SELECT kind, record FROM ledger WHERE position = %s",
                               (covered - 1,)).fetchone()  # fmt: skip
@@ -281,3 +285,34 @@ def test_the_web_view_of_a_long_history_pages_its_lists(
         assert sum(p["failing"] for p in served.json("/api/v1/platforms")["items"]) == failing
     finally:
         stop_server(served)
+
+
+def test_the_home_page_shows_the_longest_failing_streaks_first(
+    history: psycopg.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Home lists the first of the failing documents, longest streaks first, and says how
+    many fail in all (a service of thousands of documents has hundreds failing)."""
+    from atlas_crawl.web import pages, reads
+
+    db = history
+    docs = db.execute(
+        """SELECT p.name, d.document_type, d.url, h.last_checked_at FROM documents d
+           JOIN platforms p USING (platform_id) JOIN document_heads h USING (document_id)
+           ORDER BY d.document_id LIMIT 4"""
+    ).fetchall()
+    for streak, (platform, kind, url, last) in enumerate(docs, start=1):
+        for n in range(streak):  # document i fails i times in a row
+            when = last + timedelta(hours=1 + n)
+            failed = CheckRecord(platform, kind, url, DECLARATION, when, when, FETCHER, AGENT,
+                                 [], failure_reason="http error", failure_detail="HTTP 503",
+                                 crawl_id="failing")  # fmt: skip
+            record_check(db, failed)
+    failing = db.execute("SELECT count(*) FROM document_heads WHERE failing_checks > 0"
+                         ).fetchone()[0]  # fmt: skip
+    monkeypatch.setattr(reads, "LISTED", 2)
+    shown = reads.home(db)
+    assert shown["failing_count"] == failing >= 4
+    assert [d["failing_checks"] for d in shown["failing"]] == [4, 3]
+    page = pages.render("home.html", **shown).body.decode()
+    assert f"{failing} documents are failing; the 2 longest streaks" in page
+    assert page.count(": failing, ") == 2

@@ -30,6 +30,9 @@ FROM document_checks
 WHERE platform = %(platform)s AND document_type = %(document_type)s
 GROUP BY outcome ORDER BY outcome;
 
+-- name: checked_document_count
+SELECT count(*) AS documents FROM document_heads WHERE last_check_id IS NOT NULL;
+
 -- name: tracked_documents
 -- Every checked document with its latest version and last check (by document: the
 -- cost follows the documents, not the length of their histories).
@@ -183,12 +186,21 @@ JOIN latest_clause_types lt ON lt.text_sha256 = cur.text_sha256
 ORDER BY severity_rank(lt.severity) DESC, lt.confidence DESC, lt.clause_type
 
 -- name: compare_type
+-- A type's provisions today, worst first: the first `limit` (NULL: every one).
 SELECT platform, document_type, record_id, severity, confidence, heading, text, evidence,
        classifier_version
 FROM provision_classifications
 WHERE type = %(type)s
   AND severity_rank(severity) >= %(min_rank)s
 ORDER BY severity_rank(severity) DESC, platform, document_type, record_id
+LIMIT %(limit)s
+
+-- name: compare_type_count
+-- How many provisions of a type today, and at how many platforms.
+SELECT count(*) AS provisions, count(DISTINCT platform) AS platforms
+FROM provision_classifications
+WHERE type = %(type)s
+  AND severity_rank(severity) >= %(min_rank)s
 
 -- name: compare_type_page
 -- One page of compare_type (the web view's type page and API).

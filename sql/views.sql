@@ -275,12 +275,12 @@ SELECT p.name                      AS platform,
        v.version_id,
        d.document_id
 FROM latest_clause_types lt
-JOIN version_provisions vp ON vp.text_sha256 = lt.text_sha256
--- The latest version only (document_heads), as a join the planner can start from
--- either end: from a type's texts ("compare") or from one document.
-JOIN document_heads h ON h.last_version_id = vp.version_id
+-- Today's provisions only (migration 022), as a join the planner can start from either
+-- end: from a type's texts ("compare") or from one document's latest version.
+JOIN current_provisions cp ON cp.text_sha256 = lt.text_sha256
+JOIN version_provisions vp ON (vp.version_id, vp.position) = (cp.version_id, cp.position)
 JOIN versions v ON v.version_id = vp.version_id
-JOIN documents d ON d.document_id = h.document_id
+JOIN documents d ON d.document_id = v.document_id
 JOIN platforms p USING (platform_id)
 JOIN provision_records pr ON pr.provision_id = vp.provision_id
 JOIN provision_texts t ON t.text_sha256 = vp.text_sha256

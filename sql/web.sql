@@ -11,6 +11,9 @@ SELECT p.platform_id, p.name, p.record_id,
        count(*) FILTER (WHERE d.untracked_at IS NULL AND h.failing_checks > 0) AS failing
 FROM platforms p JOIN documents d USING (platform_id)
 LEFT JOIN document_heads h USING (document_id)
+-- one platform by its address (reads.slug, the same rule), or every one
+WHERE %(slug)s::text IS NULL
+   OR btrim(regexp_replace(lower(p.name), '[^a-z0-9]+', '-', 'g'), '-') = %(slug)s
 GROUP BY p.platform_id, p.name, p.record_id
 HAVING count(*) FILTER (WHERE d.untracked_at IS NULL) > 0
 ORDER BY p.name
@@ -125,13 +128,17 @@ WITH q AS (
     SELECT c.config, websearch_to_tsquery(c.config, %(q)s) AS q
     FROM unnest('{simple,english,german,italian,french}'::regconfig[]) AS c(config)),
 hits AS (
+    -- only texts of today's provisions are ranked (migration 022), not every text the
+    -- words were ever in
     SELECT t.text_sha256, t.text, ts_rank(t.words, q.q) AS rank
-    FROM q JOIN provision_texts t ON t.search_config = q.config AND t.words @@ q.q)
+    FROM q JOIN provision_texts t ON t.search_config = q.config AND t.words @@ q.q
+    WHERE EXISTS (SELECT 1 FROM current_provisions cp WHERE cp.text_sha256 = t.text_sha256))
 SELECT pr.record_id, p.name AS platform, d.document_type, vp.heading, h.text, h.rank
 FROM hits h
-JOIN version_provisions vp ON vp.text_sha256 = h.text_sha256
-JOIN document_heads dh ON dh.last_version_id = vp.version_id
-JOIN documents d ON d.document_id = dh.document_id
+JOIN current_provisions cp ON cp.text_sha256 = h.text_sha256
+JOIN version_provisions vp ON (vp.version_id, vp.position) = (cp.version_id, cp.position)
+JOIN versions v ON v.version_id = vp.version_id
+JOIN documents d ON d.document_id = v.document_id
 JOIN platforms p ON p.platform_id = d.platform_id
 JOIN provision_records pr ON pr.provision_id = vp.provision_id
 ORDER BY h.rank DESC, pr.provision_id

@@ -49,3 +49,28 @@ def check_heads(conn: psycopg.Connection) -> Iterator[tuple[str, str]]:
     ).fetchall()
     for (document_id,) in rows:
         yield f"document {document_id}", "its status row (document_heads) differs from its history"
+
+
+def check_current_provisions(conn: psycopg.Connection) -> Iterator[tuple[str, str]]:
+    """Today's provisions (derived, what the type pages, compare and search start from)
+    are exactly those of each document's latest version: none missing, none left over
+    from a former version, none altered."""
+    rows = conn.execute(
+        """WITH today AS (
+               SELECT vp.version_id, vp.position, vp.text_sha256, vp.provision_id
+               FROM document_heads h
+               JOIN version_provisions vp ON vp.version_id = h.last_version_id)
+           SELECT DISTINCT v.document_id, v.record_id
+           FROM ((SELECT * FROM today EXCEPT ALL SELECT * FROM current_provisions)
+                 UNION ALL
+                 (SELECT * FROM current_provisions EXCEPT ALL SELECT * FROM today)) odd
+           LEFT JOIN versions v USING (version_id)
+           ORDER BY 1"""
+    ).fetchall()
+    for document_id, version_record in rows:
+        if document_id is None:
+            yield "today's provisions", "current_provisions holds a version never recorded"
+        else:
+            yield (f"document {document_id}",
+                   f"today's provisions (current_provisions) differ from "
+                   f"{version_record}")  # fmt: skip

@@ -84,15 +84,23 @@ def cmd_classify(args: argparse.Namespace) -> int:
     return 0
 
 
+COMPARE_SHOWN = 50  # provisions a terminal shows unless --all or --limit
+
+
 def cmd_compare(args: argparse.Namespace) -> int:
     from atlas_crawl.cli.common import connect
     from atlas_crawl.cli.reading import json_line
-    from atlas_crawl.history.clause_report import compare_rows, compare_text
+    from atlas_crawl.history.clause_report import compare_count, compare_rows, compare_text
     from atlas_crawl.not_found import NotFound
 
+    # A terminal shows the worst first; scripts (--json) take every one unless limited.
+    limit = None if args.all or (args.json and args.limit is None) else args.limit or COMPARE_SHOWN
     with connect(args) as conn:
         try:
-            rows = compare_rows(conn, args.type, args.min_severity)
+            rows = compare_rows(conn, args.type, args.min_severity, limit)
+            total = None
+            if limit is not None and len(rows) == limit and not args.json:
+                total = compare_count(conn, args.type, args.min_severity)
         except NotFound as exc:
             raise UsageError(str(exc)) from None
     if args.json:
@@ -101,7 +109,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         for row in rows:
             print(json_line({"type": check_type(args.type), **row}))
     else:
-        print(compare_text(rows, args.type))
+        print(compare_text(rows, args.type, total))
     return 0
 
 

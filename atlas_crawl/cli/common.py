@@ -60,3 +60,14 @@ def command_name() -> str:
         except ValueError:
             return str(running)
     return f"{Path(sys.executable).name} -m atlas_crawl.cli"
+
+
+def positive_int(value: str) -> int:
+    """An argument that counts something: a whole number of at least 1."""
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {number}")
+    return number

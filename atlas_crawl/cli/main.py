@@ -16,7 +16,7 @@ from atlas_crawl.cli.alerts import cmd_feeds, cmd_notify, cmd_watch
 from atlas_crawl.cli.archiving import add_range_commands
 from atlas_crawl.cli.audit import cmd_archive, cmd_cite, cmd_export, cmd_verify, cmd_warc
 from atlas_crawl.cli.clauses import cmd_classify, cmd_compare, cmd_reclassify
-from atlas_crawl.cli.common import UsageError
+from atlas_crawl.cli.common import UsageError, positive_int
 from atlas_crawl.cli.crawling import (
     cmd_backfill,
     cmd_crawl,
@@ -132,6 +132,14 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("type", help="a clause type, e.g. ai-training or arbitration")
     compare.add_argument("--min-severity", choices=SEVERITIES, default="low")
     compare.add_argument("--json", action="store_true", help="one JSON object per line")
+    shown = compare.add_mutually_exclusive_group()
+    shown.add_argument(
+        "--limit",
+        type=positive_int,
+        metavar="N",
+        help="the N worst (default 50 in the terminal, every one with --json)",
+    )
+    shown.add_argument("--all", action="store_true", help="every provision of the type")
     compare.set_defaults(func=cmd_compare)
 
     reclassify = sub.add_parser(

@@ -71,16 +71,30 @@ def check_type(type_id: str) -> str:
 
 
 def compare_rows(
-    conn: psycopg.Connection, type_id: str, min_severity: str = "low"
+    conn: psycopg.Connection, type_id: str, min_severity: str = "low", limit: int | None = None
 ) -> list[dict[str, Any]]:
-    return run(conn, "compare_type", type=check_type(type_id), min_rank=RANK[min_severity])
+    """A type's provisions today, worst first: the first ``limit``, or every one."""
+    return run(conn, "compare_type", type=check_type(type_id), min_rank=RANK[min_severity],
+               limit=limit)  # fmt: skip
+
+
+def compare_count(
+    conn: psycopg.Connection, type_id: str, min_severity: str = "low"
+) -> tuple[int, int]:
+    """How many provisions of a type today, at how many platforms."""
+    row = run(conn, "compare_type_count", type=check_type(type_id), min_rank=RANK[min_severity])[0]
+    return row["provisions"], row["platforms"]
 
 
 COMPARE_COLUMNS = ("platform", "document_type", "record_id", "severity", "confidence", "heading",
                    "text")  # fmt: skip
 
 
-def compare_text(rows: list[dict[str, Any]], type_id: str) -> str:
+def compare_text(
+    rows: list[dict[str, Any]], type_id: str, total: tuple[int, int] | None = None
+) -> str:
+    """The table of a type's provisions; ``total`` (provisions, platforms) where ``rows``
+    are only the first of them."""
     known = clause_type(type_id)
     head = f"{known.title} ({type_id_of(type_id)}): {known.description}"
     if not rows:
@@ -90,11 +104,11 @@ def compare_text(rows: list[dict[str, Any]], type_id: str) -> str:
          "confidence": f"{r['confidence']:.2f}"}
         for r in rows
     ]  # fmt: skip
-    platforms = len({r["platform"] for r in rows})
-    return (
-        f"{head}\n{_count(len(rows), 'provision')} at {_count(platforms, 'platform')}\n\n"
-        + table(shown, COMPARE_COLUMNS)
-    )
+    provisions, platforms = total or (len(rows), len({r["platform"] for r in rows}))
+    counted = f"{_count(provisions, 'provision')} at {_count(platforms, 'platform')}"
+    if len(rows) < provisions:
+        counted += f"; the {len(rows)} worst first (--all shows every one)"
+    return f"{head}\n{counted}\n\n" + table(shown, COMPARE_COLUMNS)
 
 
 def document_types(conn: psycopg.Connection, platform: str, document_type: str) -> dict[str, str]:

@@ -54,8 +54,18 @@ def most_severe_first(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                   reverse=True)  # fmt: skip
 
 
-def platforms(conn: psycopg.Connection) -> list[dict[str, Any]]:
-    return [{**r, "slug": slug(r["name"])} for r in run(conn, "web_platforms")]
+def platforms(conn: psycopg.Connection, wanted: str | None = None) -> list[dict[str, Any]]:
+    """Every platform with a tracked document, or the one whose address is ``wanted``."""
+    rows = [{**r, "slug": slug(r["name"])} for r in run(conn, "web_platforms", slug=wanted)]
+    return [r for r in rows if wanted is None or r["slug"] == wanted]
+
+
+def platform_named(conn: psycopg.Connection, wanted: str) -> dict[str, Any] | None:
+    """The platform whose address is ``wanted``: looked up by the address in SQL, or, where
+    the database lower-cases a name otherwise than Python, among every platform."""
+    wanted = wanted.lower()
+    found = platforms(conn, wanted) or [p for p in platforms(conn) if p["slug"] == wanted]
+    return found[0] if found else None
 
 
 def home(conn: psycopg.Connection) -> dict[str, Any]:
@@ -69,7 +79,7 @@ def home(conn: psycopg.Connection) -> dict[str, Any]:
 
 
 def platform(conn: psycopg.Connection, wanted: str) -> dict[str, Any]:
-    found = next((p for p in platforms(conn) if p["slug"] == wanted.lower()), None)
+    found = platform_named(conn, wanted)
     if found is None:
         raise NotFound(f"no platform {wanted!r}")
     status = run(conn, "web_platform_documents", platform=found["name"])

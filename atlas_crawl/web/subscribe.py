@@ -50,7 +50,7 @@ def resolve_target(conn: psycopg.Connection, wanted: str) -> dict[str, Any]:
         kind, rest = "document", f"AC-D-{row[0]:05d}"
         columns["kind"] = kind
     if kind == "platform":
-        found = next((p for p in reads.platforms(conn) if p["slug"] == rest.lower()), None)
+        found = reads.platform_named(conn, rest)
         if found is None:
             raise NotFound(f"no platform {rest!r}")
         columns["platform"], target, title = (

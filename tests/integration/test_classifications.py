@@ -99,6 +99,18 @@ def test_types_are_stored_marked_compared_and_explained(
     assert {json.loads(line)["platform"] for line in as_json.stdout.splitlines()} == {
         "Alpha", "Beta",
     }  # fmt: skip
+    # The worst first, as many as asked for; the count says how many there are in all.
+    first = cli("compare", "ai-training", "--limit", "1", db_url=db_url)
+    assert "2 provisions at 2 platforms; the 1 worst first (--all shows every one)" in (
+        first.stdout
+    )
+    # both high: by platform
+    first_lines = first.stdout.splitlines()
+    assert any(line.startswith("Alpha ") and ai_record in line for line in first_lines)
+    assert not any(line.startswith("Beta ") for line in first_lines)
+    assert cli("compare", "ai-training", "--all", db_url=db_url).stdout == compared.stdout
+    zero = cli("compare", "ai-training", "--limit", "0", db_url=db_url)
+    assert zero.returncode == 2 and "must be at least 1, not 0" in zero.stderr
     # Any case, '_' or ' ' for '-'; a typo gets the closest types.
     for spelt in ("AI-Training", "ai_training", "AI training"):
         same = cli("compare", spelt, db_url=db_url)

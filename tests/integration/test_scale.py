@@ -316,3 +316,15 @@ def test_the_home_page_shows_the_longest_failing_streaks_first(
     page = pages.render("home.html", **shown).body.decode()
     assert f"{failing} documents are failing; the 2 longest streaks" in page
     assert page.count(": failing, ") == 2
+
+
+def test_history_counts_a_large_collection_instead_of_listing_it(
+    history: psycopg.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from atlas_crawl.history import report
+
+    listed = report.recent_history(history, 7)
+    assert "tracked documents: 12\n" in listed and listed.count("Platform 0") >= 12
+    monkeypatch.setattr(report, "DOCUMENTS_LISTED", 5)
+    counted = report.recent_history(history, 7)
+    assert counted.endswith("tracked documents: 12 (atlas-crawl status lists each)")

@@ -1,0 +1,78 @@
+"""Today's provisions (current_provisions, migration 022) follow each document's latest
+version as the recorder writes it, are what compare, the type pages and search read,
+and `verify` finds them altered."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import psycopg
+
+from atlas_crawl.storage.recorder import CheckRecord, record_check
+from bench.scale_build import AGENT, DECLARATION, FETCHER, build, page_of
+from tests.helpers import cli
+from tests.integration.test_scale import _more
+
+TODAY = """SELECT vp.version_id, vp.position, vp.text_sha256, vp.provision_id
+           FROM document_heads h JOIN version_provisions vp ON vp.version_id = h.last_version_id
+           ORDER BY 1, 2"""
+KEPT = "SELECT * FROM current_provisions ORDER BY 1, 2"
+CLAUSE = ("Any dispute shall be resolved by binding arbitration, and you waive any right to "
+          "take part in a class action.")  # fmt: skip
+
+
+def _more_with_new_text(db: psycopg.Connection, document_id: int) -> None:
+    """The document's next check finds its text with an arbitration clause added."""
+    platform, kind, url, text, last = db.execute(
+        """SELECT p.name, d.document_type, d.url, v.text, h.last_checked_at
+           FROM documents d JOIN platforms p USING (platform_id)
+           JOIN document_heads h USING (document_id)
+           JOIN versions v ON v.version_id = h.last_version_id
+           WHERE d.document_id = %s""",
+        (document_id,),
+    ).fetchone()
+    text = f"{text}\n\n## Disputes\n\n{CLAUSE}"
+    when = last + timedelta(hours=1)
+    rec = CheckRecord(platform, kind, url, DECLARATION, when, when, FETCHER, AGENT,
+                      [page_of(url, text)], text=text, crawl_id="new-text",
+                      extractor_version="scale")  # fmt: skip
+    assert record_check(db, rec).version_id is not None
+
+
+def test_todays_provisions_follow_new_versions_and_are_verified(
+    db: psycopg.Connection, db_url: str
+) -> None:
+    build(db, checks=240, document_count=12, platforms=4, progress=False)
+    kept = db.execute(KEPT).fetchall()
+    assert kept and kept == db.execute(TODAY).fetchall()
+    # a new text for one document: its former version's provisions leave, the new come
+    document_id, former = db.execute(
+        "SELECT document_id, last_version_id FROM document_heads ORDER BY 1 LIMIT 1"
+    ).fetchone()
+    _more_with_new_text(db, document_id)
+    latest = db.execute(
+        "SELECT last_version_id FROM document_heads WHERE document_id = %s", (document_id,)
+    ).fetchone()[0]
+    assert latest != former
+    assert db.execute(KEPT).fetchall() == db.execute(TODAY).fetchall()
+    held = {r[0] for r in db.execute("SELECT version_id FROM current_provisions")}
+    assert former not in held and latest in held
+    # what compare and the type page read: the new clause, from today's version
+    assert (
+        db.execute(
+            """SELECT count(*) FROM provision_classifications
+           WHERE type = 'arbitration' AND document_id = %s AND text LIKE '%%class action%%'""",
+            (document_id,),
+        ).fetchone()[0]
+        == 1
+    )
+    assert cli("verify", db_url=db_url).returncode == 0
+    _more(db, 1)  # routine rechecks leave today's provisions as they are
+    assert db.execute(KEPT).fetchall() == db.execute(TODAY).fetchall()
+
+    db.execute("DELETE FROM current_provisions WHERE version_id = %s AND position = 1",
+               (latest,))  # fmt: skip
+    found = cli("verify", db_url=db_url)
+    assert found.returncode == 1
+    assert (f"MISMATCH status   document {document_id}: today's provisions "
+            "(current_provisions) differ from AC-V-") in found.stdout  # fmt: skip

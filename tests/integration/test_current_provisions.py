@@ -76,3 +76,22 @@ def test_todays_provisions_follow_new_versions_and_are_verified(
     assert found.returncode == 1
     assert (f"MISMATCH status   document {document_id}: today's provisions "
             "(current_provisions) differ from AC-V-") in found.stdout  # fmt: skip
+
+
+def test_the_upgrade_fills_todays_provisions_from_an_existing_history(
+    db: psycopg.Connection, db_url: str
+) -> None:
+    """A history recorded before migration 022, upgraded: today's provisions are those
+    of each document's latest version, compare reads the same, and it verifies."""
+    build(db, checks=120, document_count=8, platforms=4, progress=False)
+    compared = cli("compare", "arbitration", "--json", db_url=db_url).stdout
+    db.execute("DROP TABLE current_provisions CASCADE")  # with the views over it
+    db.execute("DROP FUNCTION current_provisions_head_moved, current_provisions_added CASCADE")
+    db.execute("DROP INDEX changes_document")
+    db.execute("DELETE FROM schema_migrations WHERE name = '022_current_provisions.sql'")
+    upgraded = cli("db", "upgrade", db_url=db_url)
+    assert upgraded.returncode == 0 and "022_current_provisions.sql" in upgraded.stdout
+    kept = db.execute(KEPT).fetchall()
+    assert kept and kept == db.execute(TODAY).fetchall()
+    assert cli("compare", "arbitration", "--json", db_url=db_url).stdout == compared
+    assert cli("verify", db_url=db_url).returncode == 0

@@ -291,8 +291,9 @@ def build(
         stats.recorded += len(changing)
         if r % 10 == 9:
             # Each routine recheck rewrites its version's row (last seen) and its
-            # document's head row: vacuumed as autovacuum would (it may be off).
-            conn.execute("VACUUM (ANALYZE) versions, document_heads")
+            # document's head row, each new text replaces its document's rows of today's
+            # provisions: vacuumed as autovacuum would (it may be off).
+            conn.execute("VACUUM (ANALYZE) versions, document_heads, current_provisions")
         if progress and (r % 10 == 0 or r == rounds - 1):
             print(f"\rround {r + 1}/{rounds}: {stats.recorded + stats.bulk:,} checks "
                   f"({time.perf_counter() - start:.0f} s)", end="", flush=True)  # fmt: skip

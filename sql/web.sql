@@ -132,14 +132,20 @@ hits AS (
     -- words were ever in
     SELECT t.text_sha256, t.text, ts_rank(t.words, q.q) AS rank
     FROM q JOIN provision_texts t ON t.search_config = q.config AND t.words @@ q.q
-    WHERE EXISTS (SELECT 1 FROM current_provisions cp WHERE cp.text_sha256 = t.text_sha256))
-SELECT pr.record_id, p.name AS platform, d.document_type, vp.heading, h.text, h.rank
-FROM hits h
-JOIN current_provisions cp ON cp.text_sha256 = h.text_sha256
-JOIN version_provisions vp ON (vp.version_id, vp.position) = (cp.version_id, cp.position)
+    WHERE EXISTS (SELECT 1 FROM current_provisions cp WHERE cp.text_sha256 = t.text_sha256)),
+page AS (
+    -- the page is taken from today's provisions alone (their order is the rank and the
+    -- provision): only its rows are joined to their documents, not every match (a
+    -- boilerplate clause is in thousands of documents)
+    SELECT h.text, h.rank, cp.version_id, cp.position, cp.provision_id
+    FROM hits h JOIN current_provisions cp ON cp.text_sha256 = h.text_sha256
+    ORDER BY h.rank DESC, cp.provision_id
+    LIMIT %(limit)s OFFSET %(offset)s)
+SELECT pr.record_id, p.name AS platform, d.document_type, vp.heading, g.text, g.rank
+FROM page g
+JOIN version_provisions vp ON (vp.version_id, vp.position) = (g.version_id, g.position)
 JOIN versions v ON v.version_id = vp.version_id
 JOIN documents d ON d.document_id = v.document_id
 JOIN platforms p ON p.platform_id = d.platform_id
-JOIN provision_records pr ON pr.provision_id = vp.provision_id
-ORDER BY h.rank DESC, pr.provision_id
-LIMIT %(limit)s OFFSET %(offset)s
+JOIN provision_records pr ON pr.provision_id = g.provision_id
+ORDER BY g.rank DESC, g.provision_id

@@ -54,13 +54,19 @@ def document_states(conn: psycopg.Connection) -> dict[tuple[str, str], DocumentS
     """
     # Per document, its last check, last success and latest version from its head row
     # (migration 020): the cost follows the number of documents, not their histories.
+    # The checks are asked for as one list of IDs: joined row by row, the planner reads
+    # every range of checks (migration 021) whole rather than probe each range's index
+    # 10,000 times (2 s against 0.2 s at ten million checks).
     rows = conn.execute(
-        """SELECT p.name, d.document_type, k.checked_at, k.outcome, pg.response_headers,
+        """WITH wanted AS MATERIALIZED (
+               SELECT array_agg(last_success_check_id) AS ids FROM document_heads)
+           SELECT p.name, d.document_type, k.checked_at, k.outcome, pg.response_headers,
                   k.raw_sha256, k.text_sha256, d.declaration, v.text_sha256,
                   v.extractor_version, k.check_id = h.last_check_id AS is_last
            FROM documents d JOIN platforms p USING (platform_id)
            JOIN document_heads h USING (document_id)
            JOIN checks k ON k.check_id = h.last_success_check_id
+                AND k.check_id = ANY ((SELECT ids FROM wanted)::bigint[])
            LEFT JOIN check_pages pg ON pg.check_id = k.check_id AND pg.position = 0
            LEFT JOIN versions v ON v.version_id = h.last_version_id"""
     ).fetchall()

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import psycopg
 
+from atlas_crawl.storage.queries import query
 from atlas_crawl.storage.recorder import CheckRecord, record_check
 from bench.scale_build import AGENT, DECLARATION, FETCHER, build, page_of
 from tests.helpers import cli
@@ -95,3 +96,42 @@ def test_the_upgrade_fills_todays_provisions_from_an_existing_history(
     assert kept and kept == db.execute(TODAY).fetchall()
     assert cli("compare", "arbitration", "--json", db_url=db_url).stdout == compared
     assert cli("verify", db_url=db_url).returncode == 0
+
+
+VIEW_PAGE = """SELECT platform, document_type, record_id, severity, confidence, heading, text,
+                      evidence, classifier_version
+               FROM provision_classifications
+               WHERE type = %(type)s AND severity_rank(severity) >= %(min_rank)s
+               ORDER BY severity_rank(severity) DESC, platform, document_type, record_id
+               LIMIT %(limit)s OFFSET %(offset)s"""
+
+
+def test_type_pages_give_the_rows_of_provision_classifications(db: psycopg.Connection) -> None:
+    """compare and the type page take their page on the order's keys before joining the
+    texts: the same rows, in the same order, as the public view gives."""
+    build(db, checks=160, document_count=16, platforms=6, progress=False)
+    db.execute("UPDATE documents SET untracked_at = now() WHERE document_id = "
+               "(SELECT min(document_id) FROM documents)")  # fmt: skip
+    types = [r[0] for r in db.execute("SELECT DISTINCT type FROM provision_classifications")]
+    assert len(types) >= 3
+    for clause_type in types:
+        for limit, offset, min_rank in ((5, 0, 0), (5, 3, 0), (None, 0, 0), (None, 0, 2)):
+            p = {"type": clause_type, "limit": limit, "offset": offset, "min_rank": min_rank}
+            expected = db.execute(VIEW_PAGE, p).fetchall()
+            if offset == 0:
+                assert run_rows(db, "compare_type", p) == expected
+            if min_rank == 0:
+                assert run_rows(db, "compare_type_page", p) == expected
+        counted = run_rows(db, "compare_type_count", {"type": clause_type, "min_rank": 0})
+        assert (
+            counted
+            == db.execute(
+                """SELECT count(*), count(DISTINCT platform) FROM provision_classifications
+               WHERE type = %s""",
+                (clause_type,),
+            ).fetchall()
+        )
+
+
+def run_rows(db: psycopg.Connection, name: str, params: dict) -> list[tuple]:
+    return db.execute(query(name), params).fetchall()

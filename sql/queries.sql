@@ -241,11 +241,16 @@ JOIN provision_texts t ON t.text_sha256 = g.text_sha256
 ORDER BY severity_rank(g.severity) DESC, g.platform, g.document_type, g.record_id
 
 -- name: other_platforms
--- "How other platforms handle this": the type's provisions elsewhere, worst first.
-SELECT platform, document_type, record_id, severity
-FROM provision_classifications
-WHERE type = %(type)s AND platform <> %(platform)s
-ORDER BY severity_rank(severity) DESC, platform, document_type, record_id
+-- "How other platforms handle this": the type's provisions elsewhere, worst first (the
+-- rows of provision_classifications, read on their keys alone: no text is joined).
+SELECT p.name AS platform, d.document_type, pr.record_id, lt.severity
+FROM latest_clause_types lt
+JOIN current_provisions cp ON cp.text_sha256 = lt.text_sha256
+JOIN provision_records pr ON pr.provision_id = cp.provision_id
+JOIN documents d ON d.document_id = pr.document_id
+JOIN platforms p USING (platform_id)
+WHERE lt.clause_type = %(type)s AND d.untracked_at IS NULL AND p.name <> %(platform)s
+ORDER BY severity_rank(lt.severity) DESC, p.name, d.document_type, pr.record_id
 LIMIT %(limit)s
 
 -- name: document_clause_types

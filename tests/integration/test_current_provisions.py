@@ -107,8 +107,8 @@ VIEW_PAGE = """SELECT platform, document_type, record_id, severity, confidence, 
 
 
 def test_type_pages_give_the_rows_of_provision_classifications(db: psycopg.Connection) -> None:
-    """compare and the type page take their page on the order's keys before joining the
-    texts: the same rows, in the same order, as the public view gives."""
+    """compare, the type page and "other platforms" take their page on the order's keys
+    before joining the texts: the same rows, in the same order, as the public view."""
     build(db, checks=160, document_count=16, platforms=6, progress=False)
     db.execute("UPDATE documents SET untracked_at = now() WHERE document_id = "
                "(SELECT min(document_id) FROM documents)")  # fmt: skip
@@ -122,6 +122,15 @@ def test_type_pages_give_the_rows_of_provision_classifications(db: psycopg.Conne
                 assert run_rows(db, "compare_type", p) == expected
             if min_rank == 0:
                 assert run_rows(db, "compare_type_page", p) == expected
+        elsewhere = db.execute(
+            """SELECT platform, document_type, record_id, severity
+               FROM provision_classifications WHERE type = %s AND platform <> %s
+               ORDER BY severity_rank(severity) DESC, platform, document_type, record_id
+               LIMIT 5""",
+            (clause_type, expected[0][0] if expected else ""),
+        ).fetchall()
+        other = {"type": clause_type, "platform": expected[0][0] if expected else "", "limit": 5}
+        assert run_rows(db, "other_platforms", other) == elsewhere
         counted = run_rows(db, "compare_type_count", {"type": clause_type, "min_rank": 0})
         assert (
             counted

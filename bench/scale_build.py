@@ -327,8 +327,10 @@ def more_rounds(conn: psycopg.Connection, rounds: int, seed: int = 2) -> int:
         for doc_id, url, evidence, last, version, text, raw in rows
     ]  # fmt: skip
     written = 0
+    # named after the checks before them: a history timed again (--reuse) gets new names
+    before = conn.execute("SELECT coalesce(max(check_id), 0) FROM checks").fetchone()[0]
     for r in range(1, rounds + 1):
-        crawl = f"scale-more-{seed}-{r}"
+        crawl = f"scale-more-{seed}-{before}-{r}"
         conn.execute("INSERT INTO crawls (crawl_id, user_agent) VALUES (%s, %s)", (crawl, AGENT))
         batch: list[tuple] = []
         seen: dict[int, datetime] = {}

@@ -61,6 +61,20 @@ CREATE TRIGGER current_provisions_added AFTER INSERT ON version_provisions
 REFERENCING NEW TABLE AS added FOR EACH STATEMENT
 EXECUTE FUNCTION current_provisions_added();
 
+-- Provisions deleted (no command deletes them; an operator cutting a version again
+-- would) leave today's with them, so what is kept never outlives what it is made of.
+CREATE FUNCTION current_provisions_removed() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM current_provisions cp USING removed r
+    WHERE (cp.version_id, cp.position) = (r.version_id, r.position);
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER current_provisions_removed AFTER DELETE ON version_provisions
+REFERENCING OLD TABLE AS removed FOR EACH STATEMENT
+EXECUTE FUNCTION current_provisions_removed();
+
 -- A document's changes newest first (its page, its feed, a platform's feed through its
 -- documents): read from the document's own, not by walking every change newest first
 -- until enough of the document's are found.

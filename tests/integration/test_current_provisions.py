@@ -87,7 +87,8 @@ def test_the_upgrade_fills_todays_provisions_from_an_existing_history(
     build(db, checks=120, document_count=8, platforms=4, progress=False)
     compared = cli("compare", "arbitration", "--json", db_url=db_url).stdout
     db.execute("DROP TABLE current_provisions CASCADE")  # with the views over it
-    db.execute("DROP FUNCTION current_provisions_head_moved, current_provisions_added CASCADE")
+    db.execute("DROP FUNCTION current_provisions_head_moved, current_provisions_added, "
+               "current_provisions_removed CASCADE")  # fmt: skip
     db.execute("DROP INDEX changes_document")
     db.execute("DELETE FROM schema_migrations WHERE name = '022_current_provisions.sql'")
     upgraded = cli("db", "upgrade", db_url=db_url)

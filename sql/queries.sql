@@ -186,9 +186,10 @@ JOIN latest_clause_types lt ON lt.text_sha256 = cur.text_sha256
 ORDER BY severity_rank(lt.severity) DESC, lt.confidence DESC, lt.clause_type
 
 -- name: compare_type
--- A type's provisions today, worst first: the first `limit` (NULL: every one); the rows
--- of provision_classifications, taken on the keys of the order before the texts and
--- headings are joined.
+-- A type's provisions today, worst first: `limit` of them (NULL: every one) after the
+-- first `offset` (compare, the web view's type page and API); the rows of
+-- provision_classifications, the page taken on the keys of the order before the texts
+-- and headings are joined (a type may be in thousands of documents today).
 WITH page AS (
     SELECT p.name AS platform, d.document_type, pr.record_id, lt.severity, lt.confidence,
            lt.evidence, lt.classifier_version, cp.version_id, cp.position, cp.text_sha256
@@ -200,7 +201,7 @@ WITH page AS (
     WHERE lt.clause_type = %(type)s AND d.untracked_at IS NULL
       AND severity_rank(lt.severity) >= %(min_rank)s
     ORDER BY severity_rank(lt.severity) DESC, p.name, d.document_type, pr.record_id
-    LIMIT %(limit)s)
+    LIMIT %(limit)s OFFSET %(offset)s)
 SELECT g.platform, g.document_type, g.record_id, g.severity, g.confidence, vp.heading,
        t.text, g.evidence, g.classifier_version
 FROM page g
@@ -217,28 +218,6 @@ JOIN provision_records pr ON pr.provision_id = cp.provision_id
 JOIN documents d ON d.document_id = pr.document_id
 WHERE lt.clause_type = %(type)s AND d.untracked_at IS NULL
   AND severity_rank(lt.severity) >= %(min_rank)s
-
--- name: compare_type_page
--- One page of compare_type (the web view's type page and API): the same rows as
--- provision_classifications gives, the page taken on the keys of the order before the
--- texts and headings are joined (a type may be in thousands of documents today).
-WITH page AS (
-    SELECT p.name AS platform, d.document_type, pr.record_id, lt.severity, lt.confidence,
-           lt.evidence, lt.classifier_version, cp.version_id, cp.position, cp.text_sha256
-    FROM latest_clause_types lt
-    JOIN current_provisions cp ON cp.text_sha256 = lt.text_sha256
-    JOIN provision_records pr ON pr.provision_id = cp.provision_id
-    JOIN documents d ON d.document_id = pr.document_id
-    JOIN platforms p USING (platform_id)
-    WHERE lt.clause_type = %(type)s AND d.untracked_at IS NULL
-    ORDER BY severity_rank(lt.severity) DESC, p.name, d.document_type, pr.record_id
-    LIMIT %(limit)s OFFSET %(offset)s)
-SELECT g.platform, g.document_type, g.record_id, g.severity, g.confidence, vp.heading,
-       t.text, g.evidence, g.classifier_version
-FROM page g
-JOIN version_provisions vp ON (vp.version_id, vp.position) = (g.version_id, g.position)
-JOIN provision_texts t ON t.text_sha256 = g.text_sha256
-ORDER BY severity_rank(g.severity) DESC, g.platform, g.document_type, g.record_id
 
 -- name: other_platforms
 -- "How other platforms handle this": the type's provisions elsewhere, worst first (the

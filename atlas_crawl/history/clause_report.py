@@ -75,7 +75,7 @@ def compare_rows(
 ) -> list[dict[str, Any]]:
     """A type's provisions today, worst first: the first ``limit``, or every one."""
     return run(conn, "compare_type", type=check_type(type_id), min_rank=RANK[min_severity],
-               limit=limit)  # fmt: skip
+               limit=limit, offset=0)  # fmt: skip
 
 
 def compare_count(

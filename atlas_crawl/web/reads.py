@@ -189,7 +189,7 @@ def clause_type(
     """A type's explanation and one page of its provisions today, most severe first;
     ``more``: the offset of the next page (None at the end)."""
     known = clause_type_of(wanted)
-    rows = run(conn, "compare_type_page", type=known.id, limit=limit + 1, offset=offset)
+    rows = run(conn, "compare_type", type=known.id, min_rank=0, limit=limit + 1, offset=offset)
     more = offset + limit if len(rows) > limit else None
     return {**known.explanation(), "rows": rows[:limit], "more": more}
 

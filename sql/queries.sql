@@ -188,49 +188,55 @@ ORDER BY severity_rank(lt.severity) DESC, lt.confidence DESC, lt.clause_type
 -- name: compare_type
 -- A type's provisions today, worst first: `limit` of them (NULL: every one) after the
 -- first `offset` (compare, the web view's type page and API); the rows of
--- provision_classifications, the page taken on the keys of the order before the texts
--- and headings are joined (a type may be in thousands of documents today).
+-- provision_classifications. A type may be in thousands of documents today: the page is
+-- taken on today's provisions and their documents alone (ties in record ID order, which
+-- is the provision's number), then the records, headings and texts are joined to it.
 WITH page AS (
-    SELECT p.name AS platform, d.document_type, pr.record_id, lt.severity, lt.confidence,
-           lt.evidence, lt.classifier_version, cp.version_id, cp.position, cp.text_sha256
+    SELECT p.name AS platform, d.document_type, lt.severity, lt.confidence, lt.evidence,
+           lt.classifier_version, cp.provision_id, cp.version_id, cp.position,
+           cp.text_sha256, severity_rank(lt.severity) AS rank
     FROM latest_clause_types lt
     JOIN current_provisions cp ON cp.text_sha256 = lt.text_sha256
-    JOIN provision_records pr ON pr.provision_id = cp.provision_id
-    JOIN documents d ON d.document_id = pr.document_id
+    JOIN documents d ON d.document_id = cp.document_id
     JOIN platforms p USING (platform_id)
     WHERE lt.clause_type = %(type)s AND d.untracked_at IS NULL
       AND severity_rank(lt.severity) >= %(min_rank)s
-    ORDER BY severity_rank(lt.severity) DESC, p.name, d.document_type, pr.record_id
+    ORDER BY rank DESC, p.name, d.document_type, cp.provision_id
     LIMIT %(limit)s OFFSET %(offset)s)
-SELECT g.platform, g.document_type, g.record_id, g.severity, g.confidence, vp.heading,
+SELECT g.platform, g.document_type, pr.record_id, g.severity, g.confidence, vp.heading,
        t.text, g.evidence, g.classifier_version
 FROM page g
+JOIN provision_records pr ON pr.provision_id = g.provision_id
 JOIN version_provisions vp ON (vp.version_id, vp.position) = (g.version_id, g.position)
 JOIN provision_texts t ON t.text_sha256 = g.text_sha256
-ORDER BY severity_rank(g.severity) DESC, g.platform, g.document_type, g.record_id
+ORDER BY g.rank DESC, g.platform, g.document_type, g.provision_id
 
 -- name: compare_type_count
 -- How many provisions of a type today, and at how many platforms.
 SELECT count(*) AS provisions, count(DISTINCT d.platform_id) AS platforms
 FROM latest_clause_types lt
 JOIN current_provisions cp ON cp.text_sha256 = lt.text_sha256
-JOIN provision_records pr ON pr.provision_id = cp.provision_id
-JOIN documents d ON d.document_id = pr.document_id
+JOIN documents d ON d.document_id = cp.document_id
 WHERE lt.clause_type = %(type)s AND d.untracked_at IS NULL
   AND severity_rank(lt.severity) >= %(min_rank)s
 
 -- name: other_platforms
 -- "How other platforms handle this": the type's provisions elsewhere, worst first (the
--- rows of provision_classifications, read on their keys alone: no text is joined).
-SELECT p.name AS platform, d.document_type, pr.record_id, lt.severity
-FROM latest_clause_types lt
-JOIN current_provisions cp ON cp.text_sha256 = lt.text_sha256
-JOIN provision_records pr ON pr.provision_id = cp.provision_id
-JOIN documents d ON d.document_id = pr.document_id
-JOIN platforms p USING (platform_id)
-WHERE lt.clause_type = %(type)s AND d.untracked_at IS NULL AND p.name <> %(platform)s
-ORDER BY severity_rank(lt.severity) DESC, p.name, d.document_type, pr.record_id
-LIMIT %(limit)s
+-- rows of provision_classifications): ordered on today's provisions and their documents
+-- alone, as compare_type, the records read for the rows shown.
+WITH shown AS (
+    SELECT p.name AS platform, d.document_type, lt.severity, cp.provision_id,
+           severity_rank(lt.severity) AS rank
+    FROM latest_clause_types lt
+    JOIN current_provisions cp ON cp.text_sha256 = lt.text_sha256
+    JOIN documents d ON d.document_id = cp.document_id
+    JOIN platforms p USING (platform_id)
+    WHERE lt.clause_type = %(type)s AND d.untracked_at IS NULL AND p.name <> %(platform)s
+    ORDER BY rank DESC, p.name, d.document_type, cp.provision_id
+    LIMIT %(limit)s)
+SELECT s.platform, s.document_type, pr.record_id, s.severity
+FROM shown s JOIN provision_records pr ON pr.provision_id = s.provision_id
+ORDER BY s.rank DESC, s.platform, s.document_type, s.provision_id
 
 -- name: document_clause_types
 -- Per provision of a document today: its types as "type:severity", worst first.

@@ -57,7 +57,8 @@ def check_current_provisions(conn: psycopg.Connection) -> Iterator[tuple[str, st
     from a former version, none altered."""
     rows = conn.execute(
         """WITH today AS (
-               SELECT vp.version_id, vp.position, vp.text_sha256, vp.provision_id
+               SELECT vp.version_id, vp.position, vp.text_sha256, vp.provision_id,
+                      h.document_id
                FROM document_heads h
                JOIN version_provisions vp ON vp.version_id = h.last_version_id)
            SELECT DISTINCT v.document_id, v.record_id

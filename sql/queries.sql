@@ -188,55 +188,46 @@ ORDER BY severity_rank(lt.severity) DESC, lt.confidence DESC, lt.clause_type
 -- name: compare_type
 -- A type's provisions today, worst first: `limit` of them (NULL: every one) after the
 -- first `offset` (compare, the web view's type page and API); the rows of
--- provision_classifications. A type may be in thousands of documents today: the page is
--- taken on today's provisions and their documents alone (ties in record ID order, which
--- is the provision's number), then the records, headings and texts are joined to it.
+-- provision_classifications (ties in record ID order: the provision's number). The page
+-- is read in order from current_clause_types (migration 025), then what the reader sees
+-- of each row is joined to it.
 WITH page AS (
-    SELECT p.name AS platform, d.document_type, lt.severity, lt.confidence, lt.evidence,
-           lt.classifier_version, cp.provision_id, cp.version_id, cp.position,
-           cp.text_sha256, severity_rank(lt.severity) AS rank
-    FROM latest_clause_types lt
-    JOIN current_provisions cp ON cp.text_sha256 = lt.text_sha256
-    JOIN documents d ON d.document_id = cp.document_id
-    JOIN platforms p USING (platform_id)
-    WHERE lt.clause_type = %(type)s AND d.untracked_at IS NULL
-      AND severity_rank(lt.severity) >= %(min_rank)s
-    ORDER BY rank DESC, p.name, d.document_type, cp.provision_id
+    SELECT t.platform, t.document_type, t.severity, t.severity_rank, t.clause_type,
+           t.provision_id, t.version_id, t.position, t.text_sha256
+    FROM current_clause_types t
+    JOIN documents d ON d.document_id = t.document_id
+    WHERE t.clause_type = %(type)s AND d.untracked_at IS NULL
+      AND t.severity_rank >= %(min_rank)s
+    ORDER BY t.severity_rank DESC, t.platform, t.document_type, t.provision_id
     LIMIT %(limit)s OFFSET %(offset)s)
-SELECT g.platform, g.document_type, pr.record_id, g.severity, g.confidence, vp.heading,
-       t.text, g.evidence, g.classifier_version
+SELECT g.platform, g.document_type, pr.record_id, g.severity, lt.confidence, vp.heading,
+       tx.text, lt.evidence, lt.classifier_version
 FROM page g
+JOIN latest_clause_types lt
+  ON lt.text_sha256 = g.text_sha256 AND lt.clause_type = g.clause_type
 JOIN provision_records pr ON pr.provision_id = g.provision_id
 JOIN version_provisions vp ON (vp.version_id, vp.position) = (g.version_id, g.position)
-JOIN provision_texts t ON t.text_sha256 = g.text_sha256
-ORDER BY g.rank DESC, g.platform, g.document_type, g.provision_id
+JOIN provision_texts tx ON tx.text_sha256 = g.text_sha256
+ORDER BY g.severity_rank DESC, g.platform, g.document_type, g.provision_id
 
 -- name: compare_type_count
 -- How many provisions of a type today, and at how many platforms.
 SELECT count(*) AS provisions, count(DISTINCT d.platform_id) AS platforms
-FROM latest_clause_types lt
-JOIN current_provisions cp ON cp.text_sha256 = lt.text_sha256
-JOIN documents d ON d.document_id = cp.document_id
-WHERE lt.clause_type = %(type)s AND d.untracked_at IS NULL
-  AND severity_rank(lt.severity) >= %(min_rank)s
+FROM current_clause_types t
+JOIN documents d ON d.document_id = t.document_id
+WHERE t.clause_type = %(type)s AND d.untracked_at IS NULL
+  AND t.severity_rank >= %(min_rank)s
 
 -- name: other_platforms
 -- "How other platforms handle this": the type's provisions elsewhere, worst first (the
--- rows of provision_classifications): ordered on today's provisions and their documents
--- alone, as compare_type, the records read for the rows shown.
-WITH shown AS (
-    SELECT p.name AS platform, d.document_type, lt.severity, cp.provision_id,
-           severity_rank(lt.severity) AS rank
-    FROM latest_clause_types lt
-    JOIN current_provisions cp ON cp.text_sha256 = lt.text_sha256
-    JOIN documents d ON d.document_id = cp.document_id
-    JOIN platforms p USING (platform_id)
-    WHERE lt.clause_type = %(type)s AND d.untracked_at IS NULL AND p.name <> %(platform)s
-    ORDER BY rank DESC, p.name, d.document_type, cp.provision_id
-    LIMIT %(limit)s)
-SELECT s.platform, s.document_type, pr.record_id, s.severity
-FROM shown s JOIN provision_records pr ON pr.provision_id = s.provision_id
-ORDER BY s.rank DESC, s.platform, s.document_type, s.provision_id
+-- rows of provision_classifications), the first ones of current_clause_types' order.
+SELECT t.platform, t.document_type, pr.record_id, t.severity
+FROM current_clause_types t
+JOIN documents d ON d.document_id = t.document_id
+JOIN provision_records pr ON pr.provision_id = t.provision_id
+WHERE t.clause_type = %(type)s AND t.platform <> %(platform)s AND d.untracked_at IS NULL
+ORDER BY t.severity_rank DESC, t.platform, t.document_type, t.provision_id
+LIMIT %(limit)s
 
 -- name: document_clause_types
 -- Per provision of a document today: its types as "type:severity", worst first.

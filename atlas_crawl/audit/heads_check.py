@@ -75,3 +75,28 @@ def check_current_provisions(conn: psycopg.Connection) -> Iterator[tuple[str, st
             yield (f"document {document_id}",
                    f"today's provisions (current_provisions) differ from "
                    f"{version_record}")  # fmt: skip
+
+
+def check_current_clause_types(conn: psycopg.Connection) -> Iterator[tuple[str, str]]:
+    """Today's provisions by clause type (derived, the order compare, the type pages and
+    "other platforms" read) are exactly today's provisions with the types the latest
+    classifier of each text found, under their platform's and document's names."""
+    rows = conn.execute(
+        """WITH today AS (
+               SELECT cp.version_id, cp.position, lt.clause_type,
+                      severity_rank(lt.severity)::smallint, lt.severity, p.name,
+                      d.document_type, cp.provision_id, cp.document_id, cp.text_sha256
+               FROM current_provisions cp
+               JOIN latest_clause_types lt ON lt.text_sha256 = cp.text_sha256
+               JOIN documents d ON d.document_id = cp.document_id
+               JOIN platforms p USING (platform_id))
+           SELECT DISTINCT odd.document_id
+           FROM ((SELECT * FROM today EXCEPT ALL SELECT * FROM current_clause_types)
+                 UNION ALL
+                 (SELECT * FROM current_clause_types EXCEPT ALL SELECT * FROM today)) odd
+           ORDER BY 1"""
+    ).fetchall()
+    for (document_id,) in rows:
+        yield (f"document {document_id}",
+               "today's provisions by clause type (current_clause_types) differ from its "
+               "provisions' latest classifications")  # fmt: skip

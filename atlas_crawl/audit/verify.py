@@ -12,7 +12,11 @@ from pathlib import Path
 import psycopg
 
 from atlas_crawl.audit.archives_check import check_archives
-from atlas_crawl.audit.heads_check import check_current_provisions, check_heads
+from atlas_crawl.audit.heads_check import (
+    check_current_clause_types,
+    check_current_provisions,
+    check_heads,
+)
 from atlas_crawl.audit.provision_check import check_provisions
 from atlas_crawl.audit.scope import EVERYTHING, Scope
 from atlas_crawl.diff.patch import patch_holds
@@ -314,6 +318,7 @@ def verify_records(
         if scope.whole:
             mismatches += [Mismatch("status", r, d) for r, d in check_heads(conn)]
             mismatches += [Mismatch("status", r, d) for r, d in check_current_provisions(conn)]
+            mismatches += [Mismatch("status", r, d) for r, d in check_current_clause_types(conn)]
         mismatches += [Mismatch("archive", r, d) for r, d in check_archives(conn)]
         count("provision versions", "version_segmentations",
               scope.holds("version_id", "version"))  # fmt: skip

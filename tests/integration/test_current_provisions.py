@@ -18,6 +18,15 @@ TODAY = """SELECT vp.version_id, vp.position, vp.text_sha256, vp.provision_id, h
            FROM document_heads h JOIN version_provisions vp ON vp.version_id = h.last_version_id
            ORDER BY 1, 2"""
 KEPT = "SELECT * FROM current_provisions ORDER BY 1, 2"
+BY_TYPE = "SELECT * FROM current_clause_types ORDER BY 1, 2, 3"
+TYPED_TODAY = """SELECT cp.version_id, cp.position, lt.clause_type,
+                        severity_rank(lt.severity)::smallint, lt.severity, p.name,
+                        d.document_type, cp.provision_id, cp.document_id, cp.text_sha256
+                 FROM current_provisions cp
+                 JOIN latest_clause_types lt ON lt.text_sha256 = cp.text_sha256
+                 JOIN documents d ON d.document_id = cp.document_id
+                 JOIN platforms p USING (platform_id)
+                 ORDER BY 1, 2, 3"""
 CLAUSE = ("Any dispute shall be resolved by binding arbitration, and you waive any right to "
           "take part in a class action.")  # fmt: skip
 
@@ -97,12 +106,18 @@ def test_the_upgrade_fills_todays_provisions_from_an_existing_history(
     db.execute("DROP FUNCTION current_provisions_head_moved, current_provisions_added, "
                "current_provisions_removed CASCADE")  # fmt: skip
     db.execute("DROP INDEX changes_document")
-    db.execute("DELETE FROM schema_migrations WHERE name IN "
-               "('022_current_provisions.sql', '024_current_provisions_document.sql')")  # fmt: skip
+    db.execute("DROP TABLE current_clause_types CASCADE")
+    db.execute("DROP FUNCTION latest_types_of, current_clause_types_refresh, "
+               "current_clause_types_provisions, current_clause_types_classified, "
+               "current_clause_types_renamed CASCADE")  # fmt: skip
+    again = ["022_current_provisions.sql", "024_current_provisions_document.sql",
+             "025_current_clause_types.sql"]  # fmt: skip
+    db.execute("DELETE FROM schema_migrations WHERE name = ANY(%s)", (again,))
     upgraded = cli("db", "upgrade", db_url=db_url)
     assert upgraded.returncode == 0 and "022_current_provisions.sql" in upgraded.stdout
     kept = db.execute(KEPT).fetchall()
     assert kept and kept == db.execute(TODAY).fetchall()
+    assert db.execute(BY_TYPE).fetchall() == db.execute(TYPED_TODAY).fetchall()
     assert cli("compare", "arbitration", "--json", db_url=db_url).stdout == compared
     assert cli("verify", db_url=db_url).returncode == 0
 
@@ -150,3 +165,55 @@ def test_type_pages_give_the_rows_of_provision_classifications(db: psycopg.Conne
 
 def run_rows(db: psycopg.Connection, name: str, params: dict) -> list[tuple]:
     return db.execute(query(name), params).fetchall()
+
+
+def test_todays_clause_types_follow_versions_classifiers_and_names(
+    db: psycopg.Connection, db_url: str
+) -> None:
+    """current_clause_types (migration 025) is today's provisions with their latest
+    types, whatever changed: a new text, a text classified again, a renamed platform, a
+    document moved; verify names a document whose rows were altered."""
+    build(db, checks=120, document_count=8, platforms=4, progress=False)
+    by_type = db.execute(BY_TYPE).fetchall()
+    assert by_type and by_type == db.execute(TYPED_TODAY).fetchall()
+    document_id = db.execute("SELECT min(document_id) FROM documents").fetchone()[0]
+    _more_with_new_text(db, document_id)
+    assert db.execute(BY_TYPE).fetchall() == db.execute(TYPED_TODAY).fetchall()
+    assert (
+        db.execute(
+            "SELECT count(*) FROM current_clause_types WHERE document_id = %s "
+            "AND clause_type = 'arbitration'",
+            (document_id,),
+        ).fetchone()[0]
+        >= 1
+    )
+    # a later classifier reads one text again and finds only one type in it, low
+    text = db.execute("SELECT text_sha256 FROM current_clause_types ORDER BY 1 LIMIT 1").fetchone()[
+        0
+    ]
+    later = db.execute("INSERT INTO classifiers (classifier_version) VALUES ('later') "
+                       "RETURNING classifier_id").fetchone()[0]  # fmt: skip
+    db.execute("INSERT INTO text_classifications (text_sha256, classifier_id) VALUES (%s, %s)",
+               (text, later))  # fmt: skip
+    assert db.execute("SELECT count(*) FROM current_clause_types WHERE text_sha256 = %s",
+                      (text,)).fetchone()[0] == 0  # fmt: skip
+    db.execute("INSERT INTO text_clause_types VALUES (%s, %s, 'jurisdiction', 'low', 0.9, 'x')",
+               (text, later))  # fmt: skip
+    found = db.execute("SELECT DISTINCT clause_type, severity FROM current_clause_types "
+                       "WHERE text_sha256 = %s", (text,)).fetchall()  # fmt: skip
+    assert found == [("jurisdiction", "low")]
+    db.execute("UPDATE platforms SET name = 'Renamed' WHERE platform_id = "
+               "(SELECT max(platform_id) FROM platforms)")  # fmt: skip
+    db.execute("UPDATE documents SET document_type = 'Moved Policy', "
+               "platform_id = (SELECT min(platform_id) FROM platforms) "
+               "WHERE document_id = (SELECT max(document_id) FROM documents)")  # fmt: skip
+    assert db.execute(BY_TYPE).fetchall() == db.execute(TYPED_TODAY).fetchall()
+    assert cli("verify", db_url=db_url).returncode == 0
+
+    db.execute("UPDATE current_clause_types SET severity_rank = 2, severity = 'high' "
+               "WHERE document_id = %s AND clause_type = 'arbitration'",
+               (document_id,))  # fmt: skip
+    verified = cli("verify", db_url=db_url)
+    assert verified.returncode == 1
+    assert (f"MISMATCH status   document {document_id}: today's provisions by clause type "
+            "(current_clause_types) differ") in verified.stdout  # fmt: skip

@@ -126,6 +126,7 @@ ORDER BY n.change_id DESC
 LIMIT %(limit)s
 
 -- name: summary_change
+-- Each change named (a feed's twenty in one query).
 SELECT c.change_id, c.record_id, c.platform, c.document_type, c.url, c.detected_at,
        c.kind, c.kind_reason, c.silent, c.date_only, c.chars_added, c.chars_removed,
        c.verified, old.stated_date AS old_stated_date, new.stated_date AS new_stated_date,
@@ -136,12 +137,13 @@ SELECT c.change_id, c.record_id, c.platform, c.document_type, c.url, c.detected_
 FROM document_changes c
 JOIN versions old ON old.version_id = c.from_version_id
 JOIN versions new ON new.version_id = c.to_version_id
-WHERE c.change_id = %(change)s
+WHERE c.change_id = ANY(%(changes)s::bigint[])
 
 -- name: summary_provisions
 -- The provisions a change touched, in the new version's order (removed ones last), each
--- with the types of its text (the new one; the old one when removed).
-SELECT pc.record_id, pc.kind, pc.related_record_id, pc.from_text, pc.to_text,
+-- with the types of its text (the new one; the old one when removed); for each change
+-- named.
+SELECT pc.change_id, pc.record_id, pc.kind, pc.related_record_id, pc.from_text, pc.to_text,
        coalesce(vp.heading, old_vp.heading, '') AS heading,
        coalesce((
            SELECT json_agg(json_build_object('type', lt.clause_type, 'severity', lt.severity)
@@ -155,8 +157,8 @@ LEFT JOIN version_provisions vp
        ON vp.version_id = pc.to_version_id AND vp.provision_id = pc.provision_id
 LEFT JOIN version_provisions old_vp
        ON old_vp.version_id = pc.from_version_id AND old_vp.provision_id = pc.provision_id
-WHERE pc.change_id = %(change)s
-ORDER BY vp.position NULLS LAST, old_vp.position, pc.record_id
+WHERE pc.change_id = ANY(%(changes)s::bigint[])
+ORDER BY pc.change_id, vp.position NULLS LAST, old_vp.position, pc.record_id
 
 -- name: feed_changes
 -- Content changes, newest first: what the platform, document, provision and type feeds hold.

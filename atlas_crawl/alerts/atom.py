@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from xml.etree import ElementTree as ET
@@ -17,7 +17,7 @@ import psycopg
 
 from atlas_crawl.alerts.targets import feed_file_name
 from atlas_crawl.clauses.taxonomy import RANK
-from atlas_crawl.history.summary import Summary, change_summary
+from atlas_crawl.history.summary import Summary, change_summaries, change_summary
 from atlas_crawl.storage.queries import run
 
 ATOM = "http://www.w3.org/2005/Atom"
@@ -87,16 +87,22 @@ class Summaries:
             self.cache[change_id] = change_summary(self.conn, change_id)
         return self.cache[change_id]
 
+    def many(self, change_ids: list[int]) -> list[Summary]:
+        """These changes' summaries in order, those not made yet read together."""
+        missing = [i for i in dict.fromkeys(change_ids) if i not in self.cache]
+        self.cache.update(change_summaries(self.conn, missing))
+        return [self(i) for i in change_ids]
+
 
 def write_named_feed(conn: psycopg.Connection, name: str, folder: Path,
-                     summaries: Callable[[int], Summary] | None = None) -> Path:  # fmt: skip
+                     summaries: Summaries | None = None) -> Path:  # fmt: skip
     """The feed of the ``atom:NAME`` watches (``watch/NAME.xml`` in ``folder``): the
     changes they were notified of."""
     summarize = summaries or Summaries(conn)
     rows = run(conn, "feed_entries", feed=name, limit=ENTRIES)
     path = folder / "watch" / feed_file_name(name)
-    write_atomically(path, feed_xml(f"watch:{name}", name,
-                                    [summarize(r["change_id"]) for r in rows]))  # fmt: skip
+    entries = summarize.many([r["change_id"] for r in rows])
+    write_atomically(path, feed_xml(f"watch:{name}", name, entries))
     return path
 
 
@@ -108,7 +114,7 @@ def write_all_feeds(conn: psycopg.Connection, folder: Path) -> list[Path]:
     """Every platform's, document's, clause type's and changed provision's feed (content
     changes only), and every named feed of an atom: watch."""
     summarize = Summaries(conn)
-    changes = [summarize(r["change_id"]) for r in run(conn, "feed_changes")]
+    changes = summarize.many([r["change_id"] for r in run(conn, "feed_changes")])
     feeds: dict[Path, tuple[str, str, list[Summary]]] = {}
 
     def put(path: str, feed_id: str, title: str, s: Summary) -> None:

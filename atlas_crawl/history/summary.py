@@ -94,18 +94,34 @@ def _worst(clause_types: list[dict[str, str]]) -> int:
     return max((RANK[t["severity"]] for t in clause_types), default=-1)
 
 
+def change_summaries(conn: psycopg.Connection, change_ids: list[int]) -> dict[int, Summary]:
+    """The summaries of these changes (those that exist), read in three queries."""
+    if not change_ids:
+        return {}
+    rows = run(conn, "summary_change", changes=change_ids)
+    touched: dict[int, list[dict[str, Any]]] = {r["change_id"]: [] for r in rows}
+    for p in run(conn, "summary_provisions", changes=list(touched)):
+        touched[p.pop("change_id")].append(p)
+    marked: dict[str, list[dict[str, Any]]] = {r["record_id"]: [] for r in rows}
+    for m in run(conn, "change_marks", changes=list(touched)):
+        marked[m["change_record_id"]].append(m)
+    out = {}
+    for change in rows:
+        provisions = touched[change["change_id"]]
+        added, removed = _key_sentences(change["old_text"], change["new_text"], provisions)
+        ranks = [RANK[t["severity"]] for p in provisions for t in p["clause_types"]
+                 if p["kind"] != "moved"]  # fmt: skip
+        severity = SEVERITIES[max(ranks)] if ranks else None
+        out[change["change_id"]] = Summary(change, provisions, marked[change["record_id"]],
+                                           added, removed, severity)  # fmt: skip
+    return out
+
+
 def change_summary(conn: psycopg.Connection, change_id: int) -> Summary:
-    rows = run(conn, "summary_change", change=change_id)
-    if not rows:
+    found = change_summaries(conn, [change_id])
+    if change_id not in found:
         raise NotFound(f"no change with id {change_id}")
-    change = rows[0]
-    provisions = run(conn, "summary_provisions", change=change_id)
-    marks = run(conn, "change_marks", changes=[change_id])
-    added, removed = _key_sentences(change["old_text"], change["new_text"], provisions)
-    ranks = [RANK[t["severity"]] for p in provisions for t in p["clause_types"]
-             if p["kind"] != "moved"]  # fmt: skip
-    severity = SEVERITIES[max(ranks)] if ranks else None
-    return Summary(change, provisions, marks, added, removed, severity)
+    return found[change_id]
 
 
 def _dates(c: dict[str, Any]) -> str:

@@ -21,8 +21,7 @@ ENTRIES = 20
 
 def _feed(conn: psycopg.Connection, feed_id: str, title: str, **where: Any) -> Response:
     rows = reads.changes(conn, limit=ENTRIES, content_only=True, **where)
-    summarize = Summaries(conn)
-    body = feed_xml(feed_id, title, [summarize(r["change_id"]) for r in rows])
+    body = feed_xml(feed_id, title, Summaries(conn).many([r["change_id"] for r in rows]))
     return Response(body, media_type="application/atom+xml")
 
 

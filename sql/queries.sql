@@ -83,6 +83,16 @@ SELECT p.name AS platform, d.document_type
 FROM documents d JOIN platforms p USING (platform_id)
 ORDER BY 1, 2;
 
+-- name: document_names_matching
+-- The recorded (platform, document type) pairs a platform and/or document name typed
+-- designate, case aside (NULL: any).
+SELECT p.name AS platform, d.document_type
+FROM documents d JOIN platforms p USING (platform_id)
+WHERE (%(platform)s::text IS NULL OR lower(p.name) = lower(trim(%(platform)s::text)))
+  AND (%(document)s::text IS NULL
+       OR lower(d.document_type) = lower(trim(%(document)s::text)))
+ORDER BY 1, 2;
+
 -- name: untrack_document
 UPDATE documents d SET untracked_at = coalesce(d.untracked_at, now())
 FROM platforms p

@@ -38,7 +38,6 @@ def documents_named(
 ) -> list[tuple[str, str]]:
     """The recorded (platform, document type) pairs a platform and/or document name
     designate; a name that matches nothing is a UsageError with suggestions."""
-    rows = [(r["platform"], r["document_type"]) for r in run(conn, "document_names")]
     if platform and platform.strip().upper().startswith("AC-"):
         # A platform's record ID (AC-PL-00001, or its former AC-P-00001).
         number = record_number(platform, "platform")
@@ -48,6 +47,15 @@ def documents_named(
         if found is None:
             raise UsageError(f"no platform {platform}")
         platform = str(found[0])
+    found_rows = run(conn, "document_names_matching", platform=platform or None,
+                     document=document or None)  # fmt: skip
+    if found_rows:
+        # names that differ only by case: the first of each, as the full list would give
+        rows = [(r["platform"], r["document_type"]) for r in found_rows]
+        rows = [r for r in rows if not platform or r[0] == rows[0][0]]
+        return [r for r in rows if not document or r[1] == rows[0][1]]
+    # Nothing matched: every name, to say what was wrong and suggest the closest.
+    rows = [(r["platform"], r["document_type"]) for r in run(conn, "document_names")]
     if platform:
         platform = match_one(platform, {p for p, _ in rows}, "platform")
         rows = [r for r in rows if r[0] == platform]

@@ -36,17 +36,6 @@ LANGUAGE sql STABLE AS $$
                               WHERE c.text_sha256 = ct.text_sha256)
 $$;
 
-INSERT INTO current_clause_types
-SELECT cp.version_id, cp.position, ct.clause_type,
-       CASE ct.severity WHEN 'low' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END, ct.severity,
-       p.name, d.document_type, cp.provision_id, cp.document_id, cp.text_sha256
-FROM current_provisions cp
-JOIN text_clause_types ct ON ct.text_sha256 = cp.text_sha256
-JOIN documents d ON d.document_id = cp.document_id
-JOIN platforms p USING (platform_id)
-WHERE ct.classifier_id = (SELECT max(c.classifier_id) FROM text_classifications c
-                          WHERE c.text_sha256 = ct.text_sha256);
-
 -- The rows of today's provisions holding these texts, made again from what is stored.
 CREATE FUNCTION current_clause_types_refresh(texts bytea[]) RETURNS void
 LANGUAGE plpgsql AS $$
@@ -61,6 +50,9 @@ BEGIN
     JOIN documents d ON d.document_id = cp.document_id
     JOIN platforms p USING (platform_id);
 END $$;
+
+-- The rows of today, made the same way.
+SELECT current_clause_types_refresh(array(SELECT DISTINCT text_sha256 FROM current_provisions));
 
 -- Today's provisions added, removed or altered.
 CREATE FUNCTION current_clause_types_provisions() RETURNS trigger
@@ -100,25 +92,21 @@ EXECUTE FUNCTION current_clause_types_provisions();
 CREATE FUNCTION current_clause_types_classified() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP = 'INSERT' THEN
-        PERFORM current_clause_types_refresh(array(SELECT DISTINCT text_sha256 FROM added));
-    ELSE
-        PERFORM current_clause_types_refresh(array(SELECT DISTINCT text_sha256 FROM removed));
-    END IF;
+    PERFORM current_clause_types_refresh(array(SELECT DISTINCT text_sha256 FROM touched));
     RETURN NULL;
 END $$;
 
 CREATE TRIGGER current_clause_types_classified AFTER INSERT ON text_classifications
-REFERENCING NEW TABLE AS added FOR EACH STATEMENT
+REFERENCING NEW TABLE AS touched FOR EACH STATEMENT
 EXECUTE FUNCTION current_clause_types_classified();
 CREATE TRIGGER current_clause_types_unclassified AFTER DELETE ON text_classifications
-REFERENCING OLD TABLE AS removed FOR EACH STATEMENT
+REFERENCING OLD TABLE AS touched FOR EACH STATEMENT
 EXECUTE FUNCTION current_clause_types_classified();
 CREATE TRIGGER current_clause_types_typed AFTER INSERT ON text_clause_types
-REFERENCING NEW TABLE AS added FOR EACH STATEMENT
+REFERENCING NEW TABLE AS touched FOR EACH STATEMENT
 EXECUTE FUNCTION current_clause_types_classified();
 CREATE TRIGGER current_clause_types_untyped AFTER DELETE ON text_clause_types
-REFERENCING OLD TABLE AS removed FOR EACH STATEMENT
+REFERENCING OLD TABLE AS touched FOR EACH STATEMENT
 EXECUTE FUNCTION current_clause_types_classified();
 
 -- What the order is made of, renamed (or a document moved to another platform).

@@ -127,6 +127,7 @@ def web_paths(s: dict[str, str]) -> dict[str, str]:
     slug = s["platform"].lower().replace(" ", "-")
     return {
         "page /": "/",
+        "page platforms": "/platforms?cursor=500",
         "page platform": f"/platforms/{slug}",
         "page document": f"/documents/{s['document_record']}",
         "page version": f"/versions/{s['version']}",

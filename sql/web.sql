@@ -2,13 +2,15 @@
 -- by a LIMIT or a record ID.
 
 -- name: web_platforms
--- Every platform with a tracked document: how many, the last check and change (from
--- each document's head row: one row per document, whatever the history's length).
+-- Platforms with a tracked document: how many, the last check and change (from each
+-- document's head row: one row per document, whatever the history's length), by name or
+-- the last changed first, a page of them (limit NULL: all), each row with the total.
 SELECT p.platform_id, p.name, p.record_id,
        count(*) FILTER (WHERE d.untracked_at IS NULL) AS documents,
        max(h.last_checked_at) AS last_checked_at,
        max(h.last_changed_at) AS last_changed_at,
-       count(*) FILTER (WHERE d.untracked_at IS NULL AND h.failing_checks > 0) AS failing
+       count(*) FILTER (WHERE d.untracked_at IS NULL AND h.failing_checks > 0) AS failing,
+       count(*) OVER () AS platforms_total
 FROM platforms p JOIN documents d USING (platform_id)
 LEFT JOIN document_heads h USING (document_id)
 -- one platform by its address (reads.slug, the same rule), or every one
@@ -16,7 +18,12 @@ WHERE %(slug)s::text IS NULL
    OR btrim(regexp_replace(lower(p.name), '[^a-z0-9]+', '-', 'g'), '-') = %(slug)s
 GROUP BY p.platform_id, p.name, p.record_id
 HAVING count(*) FILTER (WHERE d.untracked_at IS NULL) > 0
-ORDER BY p.name
+ORDER BY CASE WHEN %(recent)s THEN max(h.last_changed_at) END DESC NULLS LAST, p.name
+LIMIT %(limit)s OFFSET %(offset)s
+
+-- name: web_platform_count
+-- Platforms with a tracked document.
+SELECT count(DISTINCT platform_id) AS platforms FROM documents WHERE untracked_at IS NULL
 
 -- name: web_failing_documents
 -- Tracked documents whose last checks failed, the longest streaks first (the first

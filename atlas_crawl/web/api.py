@@ -49,7 +49,11 @@ def _limit(request: Request) -> int:
 
 
 def platforms(request: Request, conn: psycopg.Connection) -> Response:
-    return _json(_page(request, reads.platforms(conn), _limit(request)))
+    """Platforms by name, a page read from the database (a service tracks thousands)."""
+    limit = _limit(request)
+    found = reads.platform_page(conn, limit, offset_of(request.query_params.get("cursor")))
+    more = found["more"]
+    return _json({"items": found["platforms"], "next_cursor": None if more is None else str(more)})
 
 
 def platform(request: Request, conn: psycopg.Connection) -> Response:

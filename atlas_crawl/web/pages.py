@@ -65,6 +65,15 @@ def home(request: Request, conn: psycopg.Connection) -> Response:
     return render("home.html", **reads.home(conn))
 
 
+PLATFORMS_PAGE = 100
+
+
+def platform_index(request: Request, conn: psycopg.Connection) -> Response:
+    """``/platforms``: every platform tracked, by name, a hundred to a page."""
+    offset = offset_of(request.query_params.get("cursor"))
+    return render("platforms.html", page=reads.platform_page(conn, PLATFORMS_PAGE, offset))
+
+
 def platform(request: Request, conn: psycopg.Connection) -> Response:
     found = reads.platform(conn, request.path_params["slug"])
     chart = svg.changes_chart(found["by_month"], f"Content changes of {found['name']} per month")
@@ -184,6 +193,7 @@ def capture(request: Request, conn: psycopg.Connection) -> Response:
 
 ROUTES: list[tuple[str, Callable[..., Response], str]] = [
     ("/", home, "home"),
+    ("/platforms", platform_index, "platforms"),
     ("/platforms/{slug}", platform, "platform"),
     ("/documents/{record}", document, "document"),
     ("/versions/{record}", version, "version"),

@@ -54,10 +54,38 @@ def most_severe_first(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                   reverse=True)  # fmt: skip
 
 
+def _platform_rows(conn: psycopg.Connection, wanted: str | None = None,
+                   limit: int | None = None, offset: int = 0,
+                   recent: bool = False) -> list[dict[str, Any]]:  # fmt: skip
+    rows = run(conn, "web_platforms", slug=wanted, limit=limit, offset=offset, recent=recent)
+    return [{**r, "slug": slug(r["name"])} for r in rows]
+
+
 def platforms(conn: psycopg.Connection, wanted: str | None = None) -> list[dict[str, Any]]:
     """Every platform with a tracked document, or the one whose address is ``wanted``."""
-    rows = [{**r, "slug": slug(r["name"])} for r in run(conn, "web_platforms", slug=wanted)]
+    rows = [_without_total(r) for r in _platform_rows(conn, wanted)]
     return [r for r in rows if wanted is None or r["slug"] == wanted]
+
+
+def _without_total(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if k != "platforms_total"}
+
+
+def platform_page(conn: psycopg.Connection, limit: int, offset: int = 0,
+                  recent: bool = False) -> dict[str, Any]:  # fmt: skip
+    """A page of the platforms (by name, or the last changed first) and how many there
+    are: a service tracks a thousand, and a page lists a few of them."""
+    rows = _platform_rows(conn, limit=limit, offset=offset, recent=recent)
+    total = rows[0]["platforms_total"] if rows else None
+    if total is None:  # past the end (or none at all): count them anyway
+        total = run(conn, "web_platform_count")[0]["platforms"]
+    return {
+        "platforms": [_without_total(r) for r in rows],
+        "total": total,
+        "offset": offset,
+        "more": offset + limit if offset + limit < total else None,
+        "before": max(offset - limit, 0) if offset else None,
+    }
 
 
 def platform_named(conn: psycopg.Connection, wanted: str) -> dict[str, Any] | None:
@@ -70,7 +98,7 @@ def platform_named(conn: psycopg.Connection, wanted: str) -> dict[str, Any] | No
 
 def home(conn: psycopg.Connection) -> dict[str, Any]:
     return {
-        "platforms": platforms(conn),
+        "platforms": platform_page(conn, LISTED, recent=True),
         "changes": most_severe_first(changes(conn)),
         "failing": run(conn, "web_failing_documents", limit=LISTED),
         "failing_count": run(conn, "web_failing_count")[0]["documents"],

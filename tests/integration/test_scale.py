@@ -318,6 +318,53 @@ def test_the_home_page_shows_the_longest_failing_streaks_first(
     assert page.count(": failing, ") == 2
 
 
+def test_home_lists_the_last_changed_platforms_and_links_to_all_by_name(
+    history: psycopg.Connection, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A service tracks a thousand platforms: home names the last changed few, and
+    /platforms lists every one by name a page at a time (and the API pages in SQL)."""
+    from atlas_crawl.web import pages, reads
+
+    db = history
+    names = [r[0] for r in db.execute("SELECT name FROM platforms ORDER BY name")]
+    by_change = [r[0] for r in db.execute(
+        """SELECT p.name FROM platforms p JOIN documents d USING (platform_id)
+           JOIN document_heads h USING (document_id) GROUP BY p.name
+           ORDER BY max(h.last_changed_at) DESC NULLS LAST, p.name""")]  # fmt: skip
+    assert len(names) == 4
+    monkeypatch.setattr(reads, "LISTED", 2)
+    home = pages.render("home.html", **reads.home(db)).body.decode()
+    assert "Policy changes of 4 platform(s)" in home
+    assert "the last changed first" in home and '<a href="/platforms">All 4 platforms' in home
+    listed = home.split('id="platforms"')[1]
+    assert [n for n in names if f">{n}</a>" in listed] == sorted(by_change[:2])
+    assert listed.index(f">{by_change[0]}<") < listed.index(f">{by_change[1]}<")
+    first, last = reads.platform_page(db, 3), reads.platform_page(db, 3, 3)
+    assert [p["name"] for p in first["platforms"] + last["platforms"]] == names
+    assert (first["more"], first["before"], last["more"], last["before"]) == (3, None, None, 0)
+    assert reads.platform_page(db, 3, 9) == {"platforms": [], "total": 4, "offset": 9,
+                                             "more": None, "before": 6}  # fmt: skip
+    page = pages.render("platforms.html", page=last).body.decode()
+    assert "4 platform(s) tracked" in page and "4 to 4" in page
+    assert '<a href="/platforms" rel="prev">' in page and 'rel="next"' not in page
+    served = start_server(db_url)
+    try:
+        status, _, body = served.get("/platforms")
+        assert status == 200 and all(f">{n}</a>" in body.decode() for n in names)
+        assert b"<nav" not in body  # one page
+        status, _, body = served.get("/platforms?cursor=2")
+        assert status == 200 and b"3 to 4" in body and b'rel="prev"' in body
+        assert served.get("/platforms?cursor=x")[0] == 400
+        assert served.get("/platforms?cursor=400")[0] == 200
+        one = served.json("/api/v1/platforms?limit=3")
+        rest = served.json(f"/api/v1/platforms?limit=3&cursor={one['next_cursor']}")
+        assert [p["name"] for p in one["items"] + rest["items"]] == names
+        assert one["next_cursor"] == "3" and rest["next_cursor"] is None
+        assert "platforms_total" not in one["items"][0]
+    finally:
+        stop_server(served)
+
+
 def test_history_counts_a_large_collection_instead_of_listing_it(
     history: psycopg.Connection, monkeypatch: pytest.MonkeyPatch
 ) -> None:

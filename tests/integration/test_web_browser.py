@@ -39,6 +39,7 @@ def _pages(served: Served) -> dict[str, str]:  # noqa: F811
                                 "'We use your posts%'")  # fmt: skip
     return {
         "overview": "/",
+        "platforms": "/platforms",
         "platform": "/platforms/alpha",
         "document": "/documents/AC-D-00001",
         "version": "/versions/AC-V-000001",

@@ -410,3 +410,18 @@ def test_a_change_page_downloads_its_evidence_bundle_which_checks_itself(
                              capture_output=True, text=True, timeout=120)  # fmt: skip
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert served.get("/changes/AC-C-999999.zip")[0] == 404
+
+
+def test_the_web_view_of_a_history_not_yet_crawled_says_so(db_url: str) -> None:
+    """A new user may start the server before the first crawl: every list is empty, and
+    says so, rather than failing."""
+    served = start_server(db_url)
+    try:
+        status, _, home = served.get("/")
+        assert status == 200 and b"Policy changes of 0 platform(s)" in home
+        assert b"No change in the last 90 days." in home and b"All 0" not in home
+        status, _, page = served.get("/platforms")
+        assert status == 200 and b"0 platform(s) tracked" in page and b"<nav" not in page
+        assert served.json("/api/v1/platforms") == {"items": [], "next_cursor": None}
+    finally:
+        stop_server(served)

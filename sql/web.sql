@@ -21,10 +21,6 @@ HAVING count(*) FILTER (WHERE d.untracked_at IS NULL) > 0
 ORDER BY CASE WHEN %(recent)s THEN max(h.last_changed_at) END DESC NULLS LAST, p.name
 LIMIT %(limit)s OFFSET %(offset)s
 
--- name: web_platform_count
--- Platforms with a tracked document.
-SELECT count(DISTINCT platform_id) AS platforms FROM documents WHERE untracked_at IS NULL
-
 -- name: web_failing_documents
 -- Tracked documents whose last checks failed, the longest streaks first (the first
 -- ones: `atlas-crawl status` lists them all).

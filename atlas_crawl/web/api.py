@@ -33,12 +33,17 @@ def _json(data: Any) -> Response:
     })  # fmt: skip
 
 
+def _items(shown: list[dict[str, Any]], next_offset: int | None) -> dict[str, Any]:
+    """A page as every list of the API gives it: its items and the next page's cursor
+    (null at the end)."""
+    return {"items": shown, "next_cursor": None if next_offset is None else str(next_offset)}
+
+
 def _page(request: Request, rows: list[dict[str, Any]], limit: int) -> dict[str, Any]:
-    """One page of a list, and the cursor of the next (null at the end)."""
+    """One page of a list read whole."""
     offset = offset_of(request.query_params.get("cursor"))
-    shown = rows[offset : offset + limit]
     more = offset + limit < len(rows)
-    return {"items": shown, "next_cursor": str(offset + limit) if more else None}
+    return _items(rows[offset : offset + limit], offset + limit if more else None)
 
 
 def _limit(request: Request) -> int:
@@ -52,8 +57,7 @@ def platforms(request: Request, conn: psycopg.Connection) -> Response:
     """Platforms by name, a page read from the database (a service tracks thousands)."""
     limit = _limit(request)
     found = reads.platform_page(conn, limit, offset_of(request.query_params.get("cursor")))
-    more = found["more"]
-    return _json({"items": found["platforms"], "next_cursor": None if more is None else str(more)})
+    return _json(_items(found["platforms"], found["more"]))
 
 
 def platform(request: Request, conn: psycopg.Connection) -> Response:

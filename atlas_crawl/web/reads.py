@@ -76,9 +76,11 @@ def platform_page(conn: psycopg.Connection, limit: int, offset: int = 0,
     """A page of the platforms (by name, or the last changed first) and how many there
     are: a service tracks a thousand, and a page lists a few of them."""
     rows = _platform_rows(conn, limit=limit, offset=offset, recent=recent)
-    total = rows[0]["platforms_total"] if rows else None
-    if total is None:  # past the end (or none at all): count them anyway
-        total = run(conn, "web_platform_count")[0]["platforms"]
+    if not rows and offset:  # past the end: the count from the first page, by one rule
+        rows_at_start = _platform_rows(conn, limit=1)
+        total = rows_at_start[0]["platforms_total"] if rows_at_start else 0
+    else:
+        total = rows[0]["platforms_total"] if rows else 0
     return {
         "platforms": [_without_total(r) for r in rows],
         "total": total,

@@ -182,7 +182,7 @@ def sizes(conn: psycopg.Connection) -> dict[str, str]:
     total = conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]
     per_check = conn.execute(
         """SELECT sum(pg_total_relation_size(relid)) FROM (
-               SELECT relid FROM pg_partition_tree('checks') WHERE isleaf
+               SELECT relid FROM pg_partition_tree('check_store') WHERE isleaf
                UNION ALL SELECT 'ledger'::regclass UNION ALL SELECT 'check_pages'::regclass) t"""
     ).fetchone()[0]
     counts = {n: conn.execute(f"SELECT count(*) FROM {n}").fetchone()[0]

@@ -179,10 +179,12 @@ def bulk_row(doc: Doc, when: datetime, crawl: str, failed: bool) -> tuple:
               "fetcher": FETCHER, "raw_sha256": raw, "text_sha256": text,
               "warc_digest": None}  # fmt: skip
     doc.evidence = evidence_hash(fields, doc.evidence)
+    # check_store keeps the hashes as bytes (migration 026)
     return (doc.document_id, when, when, "failed" if failed else "unchanged",
             "http error" if failed else None, "HTTP 503" if failed else None, doc.url,
-            status, FETCHER, raw, text, None if failed else doc.version_id, crawl,
-            doc.evidence, False)  # fmt: skip
+            status, FETCHER, raw and bytes.fromhex(raw), text and bytes.fromhex(text),
+            None if failed else doc.version_id, crawl, bytes.fromhex(doc.evidence),
+            False)  # fmt: skip
 
 
 def write_bulk(conn: psycopg.Connection, rows: list[tuple], seen: dict[int, datetime]) -> None:
@@ -192,7 +194,7 @@ def write_bulk(conn: psycopg.Connection, rows: list[tuple], seen: dict[int, date
         conn.execute("SELECT extend_check_partitions()")  # as a crawl does at its start
         conn.execute(query("lock_ledger"))
         last = conn.execute("SELECT coalesce(max(check_id), 0) FROM checks").fetchone()[0]
-        with conn.cursor().copy(f"COPY checks ({_COLUMNS}) FROM STDIN") as copy:
+        with conn.cursor().copy(f"COPY check_store ({_COLUMNS}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
         conn.execute(

@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from atlas_crawl.storage.captures import CaptureCache, load_capture  # noqa: E402
 
-REPLACED = ("captures", "checks", "ledger", "versions")
+REPLACED = ("captures", "check_store", "ledger", "versions")  # checks are kept in check_store
 
 NARROW = """
 CREATE SCHEMA size_floor;

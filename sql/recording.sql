@@ -62,7 +62,7 @@ crawl_agent AS (
     UNION ALL
     SELECT user_agent FROM crawls WHERE crawl_id = %(crawl)s::text
     LIMIT 1)
-INSERT INTO checks (document_id, checked_at, captured_at, outcome, failure_reason,
+INSERT INTO check_store (document_id, checked_at, captured_at, outcome, failure_reason,
     failure_detail, requested_url, final_url, http_status, fetcher, user_agent,
     raw_sha256, text_sha256, crawl_id, evidence_hash, warc_digest,
     verifies_check_id, source_ref, version_id, review_reason, review_detail, kept)
@@ -70,7 +70,8 @@ VALUES (%(document)s, %(checked)s, %(captured)s, %(outcome)s, %(reason)s,
     %(detail)s, %(requested)s, %(final)s, %(status)s, %(fetcher)s,
     CASE WHEN %(agent)s::text = (SELECT user_agent FROM crawl_agent) THEN NULL
          ELSE %(agent)s::text END,
-    %(raw)s, %(text)s, %(crawl)s::text, %(evidence)s, %(warc)s, %(verifies)s,
+    hash_bytes(%(raw)s), hash_bytes(%(text)s), %(crawl)s::text, hash_bytes(%(evidence)s),
+    %(warc)s, %(verifies)s,
     %(source)s, %(version)s, %(review)s, %(review_detail)s,
     -- a routine recheck or failure cites nothing and is cited by nothing (archivable)
     NOT (%(outcome)s IN ('unchanged', 'failed') AND %(verifies)s::bigint IS NULL))
@@ -84,10 +85,10 @@ VALUES (%(check)s, %(position)s, %(requested)s, %(final)s, %(status)s, %(headers
     (SELECT kept FROM checks WHERE check_id = %(check)s))
 
 -- name: set_check_outcome
-UPDATE checks SET outcome = %(outcome)s WHERE check_id = %(check)s
+UPDATE check_store SET outcome = %(outcome)s WHERE check_id = %(check)s
 
 -- name: set_check_version
-UPDATE checks SET version_id = %(version)s WHERE check_id = %(check)s
+UPDATE check_store SET version_id = %(version)s WHERE check_id = %(check)s
 
 -- name: latest_version
 -- Without the text: most checks see the current version again and never need it.

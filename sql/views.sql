@@ -383,9 +383,10 @@ BEGIN
         SELECT c.relname
         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm')
-          AND NOT c.relispartition  -- a partition is read through its table (checks)
+          AND NOT c.relispartition  -- a partition is read through its table
           AND c.relname NOT IN ('watches', 'notifications', 'alert_notifications',
-                                'dead_notifications', 'subscription_messages')
+                                'dead_notifications', 'subscription_messages',
+                                'check_store')  -- read as checks, its hashes as hex
         ORDER BY c.relname
     LOOP
         BEGIN

@@ -79,10 +79,11 @@ INSERT INTO archived_check_heads (check_id, document_id, evidence_hash, archive_
 SELECT check_id, document_id, evidence_hash, %(archive)s FROM (
     SELECT check_id, document_id, evidence_hash, routine,
            lead(routine) OVER (PARTITION BY document_id ORDER BY check_id) AS next_routine
-    FROM (SELECT check_id, document_id, evidence_hash, true AS routine FROM "{table}"
+    FROM (SELECT check_id, document_id, hash_text(evidence_hash) AS evidence_hash,
+                 true AS routine FROM "{table}"
           WHERE evidence_hash IS NOT NULL
           UNION ALL
-          SELECT check_id, document_id, evidence_hash, false FROM checks_kept
+          SELECT check_id, document_id, hash_text(evidence_hash), false FROM checks_kept
           WHERE check_id >= %(first)s AND check_id < %(end)s
             AND evidence_hash IS NOT NULL) r) w
 -- the last of a run of archived checks: a kept check, or one beyond the range, follows
@@ -96,7 +97,12 @@ def archive_range(conn: psycopg.Connection, r: RoutineRange, folder: Path) -> Ar
     stem = f"checks-{r.first}-{r.end - 1}"
     files = {
         f"{stem}.csv.gz": _export(
-            conn, f'SELECT * FROM "{r.table}" ORDER BY check_id', {}, folder / f"{stem}.csv.gz"
+            # through the view: the hashes as the hex text every reader sees
+            conn,
+            """SELECT * FROM checks WHERE NOT kept
+                 AND check_id >= %(first)s AND check_id < %(end)s ORDER BY check_id""",
+            span,
+            folder / f"{stem}.csv.gz",
         )
     }
     pages_sql = """SELECT * FROM check_pages

@@ -188,8 +188,10 @@ def _as_before_ranges(db: psycopg.Connection) -> None:
     db.execute("ALTER TABLE changes DROP COLUMN check_kept CASCADE, "
                "DROP COLUMN verified_check_kept CASCADE")  # fmt: skip
     db.execute("DROP TABLE archived_check_heads, check_archives, check_partitioning CASCADE")
-    db.execute("DROP TABLE checks CASCADE")
-    db.execute("DROP FUNCTION extend_check_partitions()")
+    db.execute("DROP VIEW checks CASCADE")  # migration 026's view over check_store
+    db.execute("DROP TABLE check_store CASCADE")
+    db.execute("DROP FUNCTION extend_check_partitions(), checks_view_insert(), "
+               "checks_view_update(), hash_bytes(text), hash_text(bytea)")  # fmt: skip
     db.execute("ALTER TABLE checks_flat RENAME TO checks")
     db.execute("ALTER TABLE checks ALTER COLUMN check_id SET NOT NULL, "
                "ALTER COLUMN check_id ADD GENERATED ALWAYS AS IDENTITY")  # fmt: skip
@@ -212,6 +214,7 @@ def _as_before_ranges(db: psycopg.Connection) -> None:
         "CREATE TRIGGER document_heads_outcome_set AFTER UPDATE OF outcome ON checks FOR EACH "
         "ROW WHEN (OLD.outcome IS DISTINCT FROM NEW.outcome) "
         "EXECUTE FUNCTION document_heads_outcome_set()",
-        "DELETE FROM schema_migrations WHERE name = '021_check_partitions.sql'",
+        "DELETE FROM schema_migrations WHERE name IN ('021_check_partitions.sql', "
+        "'026_check_hash_bytes.sql')",
     ):
         db.execute(statement)

@@ -81,7 +81,7 @@ def test_an_interrupted_crawl_exits_non_zero_with_its_summary(
         assert "declarations: " in out and " checks in " in out, (presses, out, err[-2000:])
         assert "Traceback" not in err, err[-3000:]
         with psycopg.connect(db_url, autocommit=True) as conn:
-            conn.execute("TRUNCATE checks CASCADE")
+            conn.execute("TRUNCATE check_store CASCADE")
 
 
 def test_ctrl_c_in_the_demo_stops_quietly_and_leaves_no_server(tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ from atlas_crawl.storage import ledger
 from atlas_crawl.storage.recorder import CheckRecord, record_check
 from bench.scale_build import AGENT, DECLARATION, FETCHER, Doc, build, bulk_row, page_of
 from tests.helpers import cli
+from tests.integration.test_check_hash_bytes import _as_before_hash_bytes
 from tests.integration.test_web import start_server, stop_server
 
 COLUMNS = ("document_id, checked_at, captured_at, outcome, failure_reason, failure_detail, "
@@ -81,7 +82,9 @@ def test_the_bulk_rows_are_the_recorders(history: psycopg.Connection) -> None:
     doc = Doc(platform, kind, url, document_id=document_id, evidence=evidence,
               version_id=version_id, text_sha256=hashlib.sha256(text.encode()).hexdigest(),
               raw_sha256=page.raw_sha256 or "")  # fmt: skip
-    expected = bulk_row(doc, when, "same", failed=False)
+    # as checks reads them: the bytes of check_store (migration 026) in hex
+    bulk = bulk_row(doc, when, "same", failed=False)
+    expected = tuple(v.hex() if isinstance(v, bytes) else v for v in bulk)
     rec = CheckRecord(platform, kind, url, DECLARATION, when, when, FETCHER, AGENT, [page],
                       text=text, crawl_id="same", extractor_version="scale")  # fmt: skip
     result = record_check(db, rec)
@@ -227,7 +230,9 @@ def test_the_upgrade_keeps_an_existing_history_and_its_hashes(
     status = db.execute("SELECT * FROM document_status ORDER BY document_id").fetchall()
     cited = cli("cite", "AC-C-000001", "--json", db_url=db_url)
     assert cited.returncode == 0, cited.stderr
-    # Back to the schema before: no heads, no triggers, the migration not applied.
+    # Back to the schema before: no heads, no triggers, the migration not applied (and
+    # checks the table they were made on, migration 026 not applied either).
+    _as_before_hash_bytes(db)
     db.execute("DROP TABLE document_heads CASCADE")
     for name in ("checks_added", "outcome_set", "version_added", "change_added"):
         db.execute(f"DROP FUNCTION document_heads_{name}() CASCADE")

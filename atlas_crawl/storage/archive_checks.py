@@ -76,14 +76,13 @@ def archivable(conn: psycopg.Connection, before: datetime) -> list[RoutineRange]
 
 _HEADS = """
 INSERT INTO archived_check_heads (check_id, document_id, evidence_hash, archive_id)
-SELECT check_id, document_id, evidence_hash, %(archive)s FROM (
+SELECT check_id, document_id, hash_text(evidence_hash), %(archive)s FROM (
     SELECT check_id, document_id, evidence_hash, routine,
            lead(routine) OVER (PARTITION BY document_id ORDER BY check_id) AS next_routine
-    FROM (SELECT check_id, document_id, hash_text(evidence_hash) AS evidence_hash,
-                 true AS routine FROM "{table}"
+    FROM (SELECT check_id, document_id, evidence_hash, true AS routine FROM "{table}"
           WHERE evidence_hash IS NOT NULL
           UNION ALL
-          SELECT check_id, document_id, hash_text(evidence_hash), false FROM checks_kept
+          SELECT check_id, document_id, evidence_hash, false FROM checks_kept
           WHERE check_id >= %(first)s AND check_id < %(end)s
             AND evidence_hash IS NOT NULL) r) w
 -- the last of a run of archived checks: a kept check, or one beyond the range, follows

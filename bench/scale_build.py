@@ -179,12 +179,37 @@ def bulk_row(doc: Doc, when: datetime, crawl: str, failed: bool) -> tuple:
               "fetcher": FETCHER, "raw_sha256": raw, "text_sha256": text,
               "warc_digest": None}  # fmt: skip
     doc.evidence = evidence_hash(fields, doc.evidence)
-    # check_store keeps the hashes as bytes (migration 026)
+    # hashes as check_store keeps them (bytes, migration 026); labels as checks reads them
     return (doc.document_id, when, when, "failed" if failed else "unchanged",
             "http error" if failed else None, "HTTP 503" if failed else None, doc.url,
             status, FETCHER, raw and bytes.fromhex(raw), text and bytes.fromhex(text),
             None if failed else doc.version_id, crawl, bytes.fromhex(doc.evidence),
             False)  # fmt: skip
+
+
+_STORED = _COLUMNS.replace("requested_url", "requested_url_label").replace(
+    "fetcher", "fetcher_label").replace("crawl_id", "crawl_label")  # fmt: skip
+
+
+def _hash(value: bytes | None, version_hash: bytes | None) -> bytes | None:
+    """check_hash of migration 027: NULL where it is the version's, a zero byte for none."""
+    return b"\x00" if value is None else None if value == version_hash else value
+
+
+def _stored(conn: psycopg.Connection, rows: list[tuple]) -> list[tuple]:
+    """Bulk rows as check_store keeps them (migration 027): the requested URL, fetcher
+    and crawl as keys of check_labels, captured_at only when it is not checked_at, the
+    raw and text hashes only when they are not the version's."""
+    texts = sorted({t for row in rows for t in (row[6], row[8], row[12]) if t is not None})
+    labels = dict(conn.execute("SELECT t, check_label(t) FROM unnest(%s::text[]) AS t",
+                               (texts,)).fetchall())  # fmt: skip
+    versions = {v: (bytes.fromhex(raw), bytes.fromhex(text)) for v, raw, text in conn.execute(
+        "SELECT version_id, raw_sha256, text_sha256 FROM versions WHERE version_id = ANY(%s)",
+        (list({r[11] for r in rows if r[11] is not None}),))}  # fmt: skip
+    return [(r[0], r[1], None if r[2] == r[1] else r[2], *r[3:6], labels[r[6]], r[7],
+             labels[r[8]], _hash(r[9], versions.get(r[11], (None, None))[0]),
+             _hash(r[10], versions.get(r[11], (None, None))[1]), r[11], labels.get(r[12]),
+             *r[13:]) for r in rows]  # fmt: skip
 
 
 def write_bulk(conn: psycopg.Connection, rows: list[tuple], seen: dict[int, datetime]) -> None:
@@ -193,9 +218,10 @@ def write_bulk(conn: psycopg.Connection, rows: list[tuple], seen: dict[int, date
     with conn.transaction():
         conn.execute("SELECT extend_check_partitions()")  # as a crawl does at its start
         conn.execute(query("lock_ledger"))
-        last = conn.execute("SELECT coalesce(max(check_id), 0) FROM checks").fetchone()[0]
-        with conn.cursor().copy(f"COPY check_store ({_COLUMNS}) FROM STDIN") as copy:
-            for row in rows:
+        last = conn.execute("SELECT coalesce(max(check_id), 0) FROM check_store").fetchone()[0]
+        stored = _stored(conn, rows)
+        with conn.cursor().copy(f"COPY check_store ({_STORED}) FROM STDIN") as copy:
+            for row in stored:
                 copy.write_row(row)
         conn.execute(
             """INSERT INTO ledger (position, kind, record, leaf)
@@ -330,7 +356,7 @@ def more_rounds(conn: psycopg.Connection, rounds: int, seed: int = 2) -> int:
     ]  # fmt: skip
     written = 0
     # named after the checks before them: a history timed again (--reuse) gets new names
-    before = conn.execute("SELECT coalesce(max(check_id), 0) FROM checks").fetchone()[0]
+    before = conn.execute("SELECT coalesce(max(check_id), 0) FROM check_store").fetchone()[0]
     for r in range(1, rounds + 1):
         crawl = f"scale-more-{seed}-{before}-{r}"
         conn.execute("INSERT INTO crawls (crawl_id, user_agent) VALUES (%s, %s)", (crawl, AGENT))

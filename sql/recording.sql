@@ -62,15 +62,23 @@ crawl_agent AS (
     UNION ALL
     SELECT user_agent FROM crawls WHERE crawl_id = %(crawl)s::text
     LIMIT 1)
+-- check_store keeps hashes as bytes (migration 026); the URL, fetcher and crawl as
+-- labels, captured_at and the raw and text hashes only where they differ from the
+-- check's time and its version's hashes (migration 027).
 INSERT INTO check_store (document_id, checked_at, captured_at, outcome, failure_reason,
-    failure_detail, requested_url, final_url, http_status, fetcher, user_agent,
-    raw_sha256, text_sha256, crawl_id, evidence_hash, warc_digest,
+    failure_detail, requested_url_label, final_url, http_status, fetcher_label, user_agent,
+    raw_sha256, text_sha256, crawl_label, evidence_hash, warc_digest,
     verifies_check_id, source_ref, version_id, review_reason, review_detail, kept)
-VALUES (%(document)s, %(checked)s, %(captured)s, %(outcome)s, %(reason)s,
-    %(detail)s, %(requested)s, %(final)s, %(status)s, %(fetcher)s,
+VALUES (%(document)s, %(checked)s,
+    nullif(%(captured)s::timestamptz, %(checked)s::timestamptz), %(outcome)s::check_outcome,
+    %(reason)s, %(detail)s, check_label(%(requested)s), %(final)s, %(status)s,
+    check_label(%(fetcher)s),
     CASE WHEN %(agent)s::text = (SELECT user_agent FROM crawl_agent) THEN NULL
          ELSE %(agent)s::text END,
-    hash_bytes(%(raw)s), hash_bytes(%(text)s), %(crawl)s::text, hash_bytes(%(evidence)s),
+    check_hash(%(raw)s, (SELECT raw_sha256 FROM versions WHERE version_id = %(version)s)),
+    check_hash(%(text)s, (SELECT text_sha256 FROM versions WHERE version_id = %(version)s)),
+    check_label(%(crawl)s::text),
+    hash_bytes(%(evidence)s),
     %(warc)s, %(verifies)s,
     %(source)s, %(version)s, %(review)s, %(review_detail)s,
     -- a routine recheck or failure cites nothing and is cited by nothing (archivable)
@@ -85,10 +93,16 @@ VALUES (%(check)s, %(position)s, %(requested)s, %(final)s, %(status)s, %(headers
     (SELECT kept FROM checks WHERE check_id = %(check)s))
 
 -- name: set_check_outcome
-UPDATE check_store SET outcome = %(outcome)s WHERE check_id = %(check)s
+UPDATE check_store SET outcome = %(outcome)s::check_outcome WHERE check_id = %(check)s
 
 -- name: set_check_version
-UPDATE check_store SET version_id = %(version)s WHERE check_id = %(check)s
+-- The raw and text hashes stored again relative to the new version (migration 027).
+UPDATE check_store c SET version_id = n.version_id,
+    raw_sha256 = check_hash(check_hash_text(c.raw_sha256, o.raw_sha256), n.raw_sha256),
+    text_sha256 = check_hash(check_hash_text(c.text_sha256, o.text_sha256), n.text_sha256)
+FROM versions n LEFT JOIN versions o ON o.version_id = (
+    SELECT version_id FROM check_store WHERE check_id = %(check)s)
+WHERE n.version_id = %(version)s AND c.check_id = %(check)s
 
 -- name: latest_version
 -- Without the text: most checks see the current version again and never need it.

@@ -191,7 +191,11 @@ def _as_before_ranges(db: psycopg.Connection) -> None:
     db.execute("DROP VIEW checks CASCADE")  # migration 026's view over check_store
     db.execute("DROP TABLE check_store CASCADE")
     db.execute("DROP FUNCTION extend_check_partitions(), checks_view_insert(), "
-               "checks_view_update(), hash_bytes(text), hash_text(bytea)")  # fmt: skip
+               "checks_view_update(), checks_view_delete(), check_hash(text, text), "
+               "check_hash_text(bytea, text), hash_bytes(text), hash_text(bytea), "
+               "check_label(text)")  # fmt: skip
+    db.execute("DROP TABLE check_labels")  # migration 027's
+    db.execute("DROP TYPE check_outcome")
     db.execute("ALTER TABLE checks_flat RENAME TO checks")
     db.execute("ALTER TABLE checks ALTER COLUMN check_id SET NOT NULL, "
                "ALTER COLUMN check_id ADD GENERATED ALWAYS AS IDENTITY")  # fmt: skip
@@ -215,6 +219,6 @@ def _as_before_ranges(db: psycopg.Connection) -> None:
         "ROW WHEN (OLD.outcome IS DISTINCT FROM NEW.outcome) "
         "EXECUTE FUNCTION document_heads_outcome_set()",
         "DELETE FROM schema_migrations WHERE name IN ('021_check_partitions.sql', "
-        "'026_check_hash_bytes.sql')",
+        "'026_check_hash_bytes.sql', '027_compact_check_rows.sql')",
     ):
         db.execute(statement)

@@ -24,9 +24,12 @@ LIMIT %(limit)s OFFSET %(offset)s
 -- name: web_failing_documents
 -- Tracked documents whose last checks failed, the longest streaks first (the first
 -- ones: `atlas-crawl status` lists them all).
+-- The failing documents' IDs first, as a list: joined as a subquery, the planner read
+-- every document's version (a sequential read of versions) before keeping the few.
 SELECT * FROM document_status
 WHERE tracked
-  AND document_id IN (SELECT document_id FROM document_heads WHERE failing_checks > 0)
+  AND document_id = ANY (ARRAY(SELECT document_id FROM document_heads
+                               WHERE failing_checks > 0))
 ORDER BY failing_checks DESC, failing_since, platform, document_type
 LIMIT %(limit)s
 

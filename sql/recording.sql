@@ -63,8 +63,9 @@ crawl_agent AS (
     SELECT user_agent FROM crawls WHERE crawl_id = %(crawl)s::text
     LIMIT 1)
 -- check_store keeps hashes as bytes (migration 026); the URL, fetcher and crawl as
--- labels, captured_at and the raw and text hashes only where they differ from the
--- check's time and its version's hashes (migration 027).
+-- labels, captured_at only where it is not checked_at, and a routine check's raw and
+-- text hashes only where they are not its version's (migration 027; a kept check,
+-- which versions cite, keeps its own).
 INSERT INTO check_store (document_id, checked_at, captured_at, outcome, failure_reason,
     failure_detail, requested_url_label, final_url, http_status, fetcher_label, user_agent,
     raw_sha256, text_sha256, crawl_label, evidence_hash, warc_digest,
@@ -75,8 +76,10 @@ VALUES (%(document)s, %(checked)s,
     check_label(%(fetcher)s),
     CASE WHEN %(agent)s::text = (SELECT user_agent FROM crawl_agent) THEN NULL
          ELSE %(agent)s::text END,
-    check_hash(%(raw)s, (SELECT raw_sha256 FROM versions WHERE version_id = %(version)s)),
-    check_hash(%(text)s, (SELECT text_sha256 FROM versions WHERE version_id = %(version)s)),
+    check_hash(%(raw)s, (SELECT raw_sha256 FROM versions WHERE version_id = %(version)s
+        AND %(outcome)s IN ('unchanged', 'failed') AND %(verifies)s::bigint IS NULL)),
+    check_hash(%(text)s, (SELECT text_sha256 FROM versions WHERE version_id = %(version)s
+        AND %(outcome)s IN ('unchanged', 'failed') AND %(verifies)s::bigint IS NULL)),
     check_label(%(crawl)s::text),
     hash_bytes(%(evidence)s),
     %(warc)s, %(verifies)s,
@@ -96,10 +99,13 @@ VALUES (%(check)s, %(position)s, %(requested)s, %(final)s, %(status)s, %(headers
 UPDATE check_store SET outcome = %(outcome)s::check_outcome WHERE check_id = %(check)s
 
 -- name: set_check_version
--- The raw and text hashes stored again relative to the new version (migration 027).
+-- A routine check's raw and text hashes stored again relative to the new version
+-- (migration 027); a kept check's are its own.
 UPDATE check_store c SET version_id = n.version_id,
-    raw_sha256 = check_hash(check_hash_text(c.raw_sha256, o.raw_sha256), n.raw_sha256),
-    text_sha256 = check_hash(check_hash_text(c.text_sha256, o.text_sha256), n.text_sha256)
+    raw_sha256 = check_hash(check_hash_text(c.raw_sha256, o.raw_sha256),
+                            CASE WHEN NOT c.kept THEN n.raw_sha256 END),
+    text_sha256 = check_hash(check_hash_text(c.text_sha256, o.text_sha256),
+                             CASE WHEN NOT c.kept THEN n.text_sha256 END)
 FROM versions n LEFT JOIN versions o ON o.version_id = (
     SELECT version_id FROM check_store WHERE check_id = %(check)s)
 WHERE n.version_id = %(version)s AND c.check_id = %(check)s

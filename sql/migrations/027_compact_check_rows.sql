@@ -5,9 +5,11 @@
 --   crawl's 32-digit ID is shared by every check of the crawl, a fetcher names the
 --   same browser build for months;
 -- * captured_at only where it differs from checked_at (a fetch records both at once);
--- * its raw and text hashes only where they differ from its version's: a routine
---   recheck sees its version's page again, whose hashes the version row already holds
---   (check_hash, check_hash_text below; a version's hashes are never rewritten).
+-- * a routine check's raw and text hashes only where they differ from its version's: a
+--   routine recheck sees its version's page again, whose hashes the version row already
+--   holds (check_hash, check_hash_text below). A kept check (one that versions and
+--   changes cite) keeps its own: it is the witness `verify` holds each version against,
+--   so a version rewritten with its own hash is still told apart from what was fetched.
 -- The view `checks` reads every column as before (same names, same text), so `verify`,
 -- the archives' exports, citations and a user's SQL see the same rows; writes to it go
 -- through the triggers below, as since migration 026. The rows keep their partitions,
@@ -52,8 +54,9 @@ BEGIN
 END
 $$;
 
--- A check's raw or text hash as stored: NULL where it is its version's, one zero byte
--- where the check has none (no UTF-8 text is a zero byte), else as migration 026 keeps it.
+-- A check's raw or text hash as stored: NULL where it is its version's (version_hash
+-- given for a routine check alone), one zero byte where the check has none (no UTF-8
+-- text is a zero byte), else as migration 026 keeps it.
 CREATE FUNCTION check_hash(hash text, version_hash text) RETURNS bytea
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN CASE WHEN hash IS NULL THEN '\x00'::bytea
@@ -103,10 +106,10 @@ ALTER TABLE check_store
     ALTER COLUMN requested_url TYPE integer USING pg_temp.label_key(requested_url),
     ALTER COLUMN crawl_id TYPE integer USING pg_temp.label_key(crawl_id),
     ALTER COLUMN fetcher TYPE integer USING pg_temp.label_key(fetcher),
-    ALTER COLUMN raw_sha256 TYPE bytea
-        USING check_hash(hash_text(raw_sha256), pg_temp.version_raw(version_id)),
-    ALTER COLUMN text_sha256 TYPE bytea
-        USING check_hash(hash_text(text_sha256), pg_temp.version_text(version_id));
+    ALTER COLUMN raw_sha256 TYPE bytea USING check_hash(hash_text(raw_sha256),
+        CASE WHEN NOT kept THEN pg_temp.version_raw(version_id) END),
+    ALTER COLUMN text_sha256 TYPE bytea USING check_hash(hash_text(text_sha256),
+        CASE WHEN NOT kept THEN pg_temp.version_text(version_id) END);
 ALTER TABLE check_store RENAME COLUMN requested_url TO requested_url_label;
 ALTER TABLE check_store RENAME COLUMN crawl_id TO crawl_label;
 ALTER TABLE check_store RENAME COLUMN fetcher TO fetcher_label;
@@ -161,9 +164,9 @@ BEGIN
         NEW.final_url, NEW.http_status, NEW.response_headers, check_label(NEW.fetcher),
         NEW.user_agent,
         check_hash(NEW.raw_sha256, (SELECT raw_sha256 FROM versions
-                                    WHERE version_id = NEW.version_id)),
+                                    WHERE version_id = NEW.version_id AND NOT NEW.kept)),
         check_hash(NEW.text_sha256, (SELECT text_sha256 FROM versions
-                                     WHERE version_id = NEW.version_id)),
+                                     WHERE version_id = NEW.version_id AND NOT NEW.kept)),
         NEW.version_id, check_label(NEW.crawl_id), hash_bytes(NEW.evidence_hash),
         hash_bytes(NEW.previous_evidence_hash), NEW.warc_digest, NEW.verifies_check_id,
         NEW.source_ref, NEW.review_reason, NEW.review_detail, NEW.kept)
@@ -185,9 +188,9 @@ BEGIN
         http_status = NEW.http_status, response_headers = NEW.response_headers,
         fetcher_label = check_label(NEW.fetcher), user_agent = NEW.user_agent,
         raw_sha256 = check_hash(NEW.raw_sha256, (SELECT raw_sha256 FROM versions
-                                                 WHERE version_id = NEW.version_id)),
+                                WHERE version_id = NEW.version_id AND NOT NEW.kept)),
         text_sha256 = check_hash(NEW.text_sha256, (SELECT text_sha256 FROM versions
-                                                   WHERE version_id = NEW.version_id)),
+                                 WHERE version_id = NEW.version_id AND NOT NEW.kept)),
         version_id = NEW.version_id, crawl_label = check_label(NEW.crawl_id),
         evidence_hash = hash_bytes(NEW.evidence_hash),
         previous_evidence_hash = hash_bytes(NEW.previous_evidence_hash),

@@ -61,7 +61,15 @@ crawl_agent AS (
     SELECT user_agent FROM crawl
     UNION ALL
     SELECT user_agent FROM crawls WHERE crawl_id = %(crawl)s::text
-    LIMIT 1)
+    LIMIT 1),
+-- a routine recheck or failure cites nothing and is cited by nothing (archivable)
+routine AS (
+    SELECT %(outcome)s::check_outcome IN ('unchanged', 'failed')
+           AND %(verifies)s::bigint IS NULL AS yes),
+-- the hashes a routine check is stored relative to (none for a kept one)
+version_hashes AS (
+    SELECT v.raw_sha256, v.text_sha256 FROM versions v, routine r
+    WHERE v.version_id = %(version)s AND r.yes)
 -- check_store keeps hashes as bytes (migration 026); the URL, fetcher and crawl as
 -- labels, captured_at only where it is not checked_at, and a routine check's raw and
 -- text hashes only where they are not its version's (migration 027; a kept check,
@@ -76,16 +84,13 @@ VALUES (%(document)s, %(checked)s,
     check_label(%(fetcher)s),
     CASE WHEN %(agent)s::text = (SELECT user_agent FROM crawl_agent) THEN NULL
          ELSE %(agent)s::text END,
-    check_hash(%(raw)s, (SELECT raw_sha256 FROM versions WHERE version_id = %(version)s
-        AND %(outcome)s IN ('unchanged', 'failed') AND %(verifies)s::bigint IS NULL)),
-    check_hash(%(text)s, (SELECT text_sha256 FROM versions WHERE version_id = %(version)s
-        AND %(outcome)s IN ('unchanged', 'failed') AND %(verifies)s::bigint IS NULL)),
+    check_hash(%(raw)s, (SELECT raw_sha256 FROM version_hashes)),
+    check_hash(%(text)s, (SELECT text_sha256 FROM version_hashes)),
     check_label(%(crawl)s::text),
     hash_bytes(%(evidence)s),
     %(warc)s, %(verifies)s,
     %(source)s, %(version)s, %(review)s, %(review_detail)s,
-    -- a routine recheck or failure cites nothing and is cited by nothing (archivable)
-    NOT (%(outcome)s IN ('unchanged', 'failed') AND %(verifies)s::bigint IS NULL))
+    NOT (SELECT yes FROM routine))
 RETURNING check_id
 
 -- name: insert_check_page

@@ -11,7 +11,11 @@ import psycopg
 from bench.scale_build import build, more_rounds
 from tests.helpers import cli
 from tests.integration.test_check_partitions import CHECK_COLUMNS
-from tests.integration.test_compact_check_rows import _as_before_compact_rows, built_and_cited
+from tests.integration.test_compact_check_rows import (
+    _as_before_compact_rows,
+    built_and_cited,
+    drop_views_over_checks,
+)
 
 HASHES = ("raw_sha256", "text_sha256", "evidence_hash", "previous_evidence_hash")
 
@@ -19,11 +23,7 @@ HASHES = ("raw_sha256", "text_sha256", "evidence_hash", "previous_evidence_hash"
 def _as_before_hash_bytes(db: psycopg.Connection) -> None:
     """The schema as migration 025 left it: `checks` the table, hashes as hex text."""
     _as_before_compact_rows(db)
-    for view in ("all_check_pages", "document_status", "document_checks",
-                 "document_flapping", "document_changes", "checks"):  # fmt: skip
-        db.execute(f"DROP VIEW IF EXISTS atlas_read.{view}")
-    db.execute("DROP VIEW all_check_pages, document_status, document_checks, "
-               "document_flapping, document_changes, checks")  # fmt: skip
+    drop_views_over_checks(db)
     db.execute("ALTER TABLE check_store RENAME TO checks")
     db.execute(
         "ALTER TABLE checks "

@@ -19,14 +19,19 @@ LABELS = {"requested_url_label": "requested_url", "fetcher_label": "fetcher",
           "crawl_label": "crawl_id"}  # fmt: skip
 
 
-def _as_before_compact_rows(db: psycopg.Connection) -> None:
-    """The schema as migration 026 left it: outcome, URL, fetcher and crawl as text in
-    check_store, captured_at always written."""
+def drop_views_over_checks(db: psycopg.Connection) -> None:
+    """The view `checks` and the readers' views over it (views.sql makes them again)."""
     for view in ("all_check_pages", "document_status", "document_checks",
                  "document_flapping", "document_changes", "checks"):  # fmt: skip
         db.execute(f"DROP VIEW IF EXISTS atlas_read.{view}")
     db.execute("DROP VIEW all_check_pages, document_status, document_checks, "
                "document_flapping, document_changes, checks")  # fmt: skip
+
+
+def _as_before_compact_rows(db: psycopg.Connection) -> None:
+    """The schema as migration 026 left it: outcome, URL, fetcher and crawl as text in
+    check_store, captured_at always written."""
+    drop_views_over_checks(db)
     db.execute("DROP FUNCTION checks_view_insert(), checks_view_update(), checks_view_delete()")
     db.execute("DROP TRIGGER document_heads_outcome_set ON check_store")
     for name in ("failure", "review", "routine", *(f"{c}_fkey" for c in LABELS)):

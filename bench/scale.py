@@ -183,7 +183,7 @@ def sizes(conn: psycopg.Connection) -> dict[str, str]:
     per_check = conn.execute(
         """SELECT sum(pg_total_relation_size(relid)) FROM (
                SELECT relid FROM pg_partition_tree('check_store') WHERE isleaf
-               UNION ALL SELECT 'ledger'::regclass UNION ALL SELECT 'check_pages'::regclass
+               UNION ALL SELECT 'ledger_store'::regclass UNION ALL SELECT 'check_pages'::regclass
                UNION ALL SELECT 'check_labels'::regclass) t"""
     ).fetchone()[0]
     counts = {n: conn.execute(f"SELECT count(*) FROM {n}").fetchone()[0]

@@ -213,7 +213,7 @@ def _stored(conn: psycopg.Connection, rows: list[tuple]) -> list[tuple]:
 
 
 def write_bulk(conn: psycopg.Connection, rows: list[tuple], seen: dict[int, datetime]) -> None:
-    """The rows, their ledger entries (as migration 010 builds them) and the versions
+    """The rows, their ledger entries (as the recorder appends them) and the versions
     seen again, in one transaction."""
     with conn.transaction():
         conn.execute("SELECT extend_check_partitions()")  # as a crawl does at its start
@@ -223,13 +223,11 @@ def write_bulk(conn: psycopg.Connection, rows: list[tuple], seen: dict[int, date
         with conn.cursor().copy(f"COPY check_store ({_STORED}) FROM STDIN") as copy:
             for row in stored:
                 copy.write_row(row)
+        # Appended as the recorder appends them, in order (a run of checks: one row).
         conn.execute(
-            """INSERT INTO ledger (position, kind, record, leaf)
-               SELECT (SELECT coalesce(max(position) + 1, 0) FROM ledger)
-                      + row_number() OVER (ORDER BY check_id) - 1, 'check', check_id,
-                      sha256('\\x00'::bytea || convert_to(
-                          'check|' || check_id || '|' || coalesce(evidence_hash, ''), 'UTF8'))
-               FROM checks WHERE check_id > %s""",
+            """SELECT ledger_append(array_agg('check'::text), array_agg(check_id ORDER BY check_id),
+                                    '{}'::bytea[])
+               FROM check_store WHERE check_id > %s""",
             (last,),
         )
         if seen:

@@ -12,7 +12,7 @@ narrowed copies of the four tables that hold the bulk:
   (``"char"``, ``smallint``) for outcome, compression, fetcher and content type, the
   requested URL as a key into a table of URLs, the import's source reference as a
   commit (20 bytes) and a path key;
-- the ledger with its kind as a ``"char"``;
+- the ledger (its runs of checks, as stored) with its kind as a ``"char"``;
 - version texts zstd-compressed against the same document's previous version.
 
 With ``--recompress-level`` every capture is also packed again (same chains, same
@@ -39,7 +39,8 @@ sys.path.insert(0, str(ROOT))
 
 from atlas_crawl.storage.captures import CaptureCache, load_capture  # noqa: E402
 
-REPLACED = ("captures", "check_store", "ledger", "versions")  # checks are kept in check_store
+# checks are kept in check_store, the ledger in ledger_store
+REPLACED = ("captures", "check_store", "ledger_store", "versions")
 
 NARROW = """
 CREATE SCHEMA size_floor;
@@ -74,8 +75,8 @@ CREATE TABLE size_floor.checks AS
         AND p.path = substr(c.source_ref, 46);
 CREATE TABLE size_floor.ledger AS
     SELECT position, (CASE kind WHEN 'check' THEN 'k' WHEN 'change' THEN 'c' ELSE 'v' END)::"char"
-               AS kind, record, leaf
-    FROM public.ledger;
+               AS kind, record, leaf, entries
+    FROM public.ledger_store;
 ALTER TABLE size_floor.captures ADD PRIMARY KEY (raw_sha256);
 ALTER TABLE size_floor.checks ADD PRIMARY KEY (check_id);
 CREATE INDEX ON size_floor.checks (document_id, check_id);

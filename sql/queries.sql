@@ -111,7 +111,10 @@ RETURNING d.document_id;
 -- The ledger in order, with the fields of each record its entry is made of.
 -- An archived check (storage/archive_checks.py) is rebuilt from its head row where a
 -- remaining check follows it, else it is said to be archived (its range is named in
--- check_archives; verify counts each range's entries against it).
+-- check_archives; verify counts each range's entries against it). Each record table is
+-- read over the range of IDs the entries name: the planner cannot tell how many entries
+-- a run of checks expands to, and would otherwise read every check to join a few.
+WITH l AS MATERIALIZED (SELECT * FROM ledger_entries(%(start)s, %(size)s))
 SELECT l.position, l.kind, l.record, l.leaf,
        coalesce(k.evidence_hash, a.evidence_hash), v.document_id, v.version_number,
        v.text_sha256, v.check_id,
@@ -121,24 +124,29 @@ SELECT l.position, l.kind, l.record, l.leaf,
        l.kind = 'check' AND k.check_id IS NULL AND EXISTS (
            SELECT 1 FROM check_archives x
            WHERE l.record >= x.first_check_id AND l.record < x.end_check_id)
-FROM ledger l
+FROM l
 LEFT JOIN checks k ON l.kind = 'check' AND k.check_id = l.record
+     AND k.check_id BETWEEN (SELECT min(record) FROM l WHERE kind = 'check')
+                        AND (SELECT max(record) FROM l WHERE kind = 'check')
 LEFT JOIN archived_check_heads a ON l.kind = 'check' AND k.check_id IS NULL
                                  AND a.check_id = l.record
 LEFT JOIN versions v ON l.kind = 'version' AND v.version_id = l.record
+     AND v.version_id BETWEEN (SELECT min(record) FROM l WHERE kind = 'version')
+                          AND (SELECT max(record) FROM l WHERE kind = 'version')
 LEFT JOIN changes c ON l.kind = 'change' AND c.change_id = l.record
-WHERE l.position >= %(start)s AND l.position < %(size)s
+     AND c.change_id BETWEEN (SELECT min(record) FROM l WHERE kind = 'change')
+                         AND (SELECT max(record) FROM l WHERE kind = 'change')
 ORDER BY l.position;
 
 -- name: ledger_position
-SELECT position FROM ledger WHERE kind = %(kind)s AND record = %(record)s;
+SELECT ledger_position(%(kind)s, %(record)s);
 
 -- name: save_checkpoint
 INSERT INTO checkpoints (tree_size, root_hash, made_at, public_key, signature, block_roots)
 VALUES (%(size)s, %(root)s, %(made_at)s, %(key)s, %(signature)s, %(blocks)s);
 
 -- name: ledger_size
-SELECT coalesce(max(position) + 1, 0) FROM ledger;
+SELECT ledger_size();
 
 -- name: latest_checkpoint
 SELECT tree_size, root_hash, made_at, public_key, signature, block_roots FROM checkpoints

@@ -387,7 +387,8 @@ BEGIN
           AND NOT c.relispartition  -- a partition is read through its table
           AND c.relname NOT IN ('watches', 'notifications', 'alert_notifications',
                                 'dead_notifications', 'subscription_messages',
-                                'check_store', 'check_labels')  -- read as checks
+                                'check_store', 'check_labels',  -- read as checks
+                                'ledger_store')  -- read as ledger
         ORDER BY c.relname
     LOOP
         BEGIN

@@ -13,8 +13,11 @@ def check_archives(conn: psycopg.Connection) -> Iterator[tuple[str, str]]:
     """(record, what is wrong) for each archived range that does not add up."""
     rows = conn.execute(
         """SELECT x.archive_id, x.first_check_id, x.end_check_id, x.checks,
-                  (SELECT count(*) FROM ledger l WHERE l.kind = 'check'
-                     AND l.record >= x.first_check_id AND l.record < x.end_check_id),
+                  (SELECT coalesce(sum(least(l.record + l.entries, x.end_check_id)
+                                       - greatest(l.record, x.first_check_id)), 0)
+                   FROM ledger_store l WHERE l.kind = 'check'
+                     AND l.record < x.end_check_id
+                     AND l.record + l.entries > x.first_check_id),
                   (SELECT count(*) FROM checks_kept k
                    WHERE k.check_id >= x.first_check_id AND k.check_id < x.end_check_id),
                   (SELECT count(*) FROM checks_routine r

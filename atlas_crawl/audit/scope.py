@@ -25,8 +25,8 @@ class Scope:
         """A condition: ``column`` is the record of an entry of ``kind`` in scope."""
         if self.whole:
             return "true"
-        records = (f"SELECT record FROM ledger WHERE kind = '{kind}' "
-                   "AND position >= %(start)s AND position < %(end)s")  # fmt: skip
+        records = (f"SELECT record FROM ledger_entries(%(start)s, %(end)s) "
+                   f"WHERE kind = '{kind}'")  # fmt: skip
         # The records of a window of entries lie in a narrow range of IDs (made in about
         # that order): bounded first, so the table is read by its index over that range
         # and never scanned whole.

@@ -69,8 +69,10 @@ def verify_since(
                                 "its record")  # fmt: skip
     blocks = whole_blocks(cp.block_roots, cp.tree_size)
     if cp.tree_size and BlockTree(cp.tree_size, blocks, leaves).root().hex() != cp.root_hash:
-        problems.append("history before the checkpoint was rewritten: its last entries (or its "
-                        "block roots) no longer give its root")  # fmt: skip
+        first = cp.tree_size // BLOCK * BLOCK
+        last = f"its last entries ({first}-{cp.tree_size - 1}) or " if first < cp.tree_size else ""
+        problems.append(f"history before the checkpoint was rewritten: {last}its block roots "
+                        "no longer give its root")  # fmt: skip
     today = BlockTree(size, blocks, leaves)
     root = today.root() if size else merkle.root([])
     if cp.tree_size and not problems:
@@ -87,11 +89,11 @@ def verify_since(
 
 def _fingerprint(conn: psycopg.Connection) -> str:
     """Which database a saved progress belongs to: its name and first ledger leaf."""
-    row = conn.execute(
-        "SELECT current_database(), (SELECT encode(leaf, 'hex') FROM ledger WHERE position = 0)"
-    ).fetchone()
-    assert row is not None
-    return f"{row[0]}:{row[1] or ''}"
+    name = conn.execute("SELECT current_database()").fetchone()
+    assert name is not None
+    with conn.transaction():  # read through a server-side cursor
+        first = list(ledger.rows(conn, 1))
+    return f"{name[0]}:{first[0].leaf.hex() if first else ''}"
 
 
 def _save(path: Path, state: dict) -> None:

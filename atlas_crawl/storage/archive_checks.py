@@ -2,10 +2,11 @@
 checked before a date is exported to a compressed CSV file (its rows as stored, and the
 pages of its checks), detached from ``checks`` and dropped, in one transaction.
 
-What stays verifies as before: the ledger keeps every archived check's entry, a
-remaining check whose predecessor left has that predecessor's evidence hash in
-``archived_check_heads`` (vouched for by its ledger entry), and ``check_archives``
-says which IDs left, how many, and the SHA-256 of each file. Checks that other records
+What stays verifies as before: the ledger keeps every archived check's entry, its leaf
+stored (no longer rebuilt from the check), a remaining check whose predecessor left has
+that predecessor's evidence hash in ``archived_check_heads`` (vouched for by its ledger
+entry), and ``check_archives`` says which IDs left, how many, and the SHA-256 of each
+file. Checks that other records
 cite (first checks, new texts, re-fetches) are never in a routine range: versions and
 changes keep their checks.
 """
@@ -118,6 +119,8 @@ def archive_range(conn: psycopg.Connection, r: RoutineRange, folder: Path) -> Ar
         (r.first, r.end, r.checks, pages, r.oldest, r.newest, Jsonb(files)),
     ).fetchone()[0]  # type: ignore[index]
     conn.execute(_HEADS.format(table=r.table), {**span, "archive": archive_id})
+    # Their ledger leaves, which are otherwise rebuilt from the checks, stay stored.
+    conn.execute("SELECT ledger_keep_check_leaves(%(first)s, %(end)s)", span)
     conn.execute(
         """DELETE FROM check_pages
            WHERE NOT check_kept AND check_id >= %(first)s AND check_id < %(end)s""",

@@ -44,7 +44,7 @@ class LedgerRow:
     position: int
     kind: str
     record: int
-    stored_leaf: bytes
+    stored_leaf: bytes | None  # None: a check's, not stored (rebuilt from the check)
     entry: str | None  # rebuilt from the record as it is now (None: the record is gone)
     archived: bool = False  # a routine check moved out of the database, no head row kept
 
@@ -53,12 +53,15 @@ class LedgerRow:
         """The leaf of the record as it is now (what a checkpoint must match); an
         archived check's is the stored one (its range is counted by ``verify``)."""
         if self.entry is None:
-            return self.stored_leaf if self.archived else b""
+            return self.stored_leaf if self.archived and self.stored_leaf else b""
         return entry_leaf(self.entry)
 
     @property
     def intact(self) -> bool:
-        """The record still gives the leaf stored when it was written."""
+        """The record is there and gives the leaf stored when it was written, if one
+        was (a check's is not: the checkpoints bind it)."""
+        if self.stored_leaf is None:
+            return self.entry is not None
         return self.leaf == self.stored_leaf
 
 
@@ -79,7 +82,8 @@ def rows(conn: psycopg.Connection, size: int | None = None, start: int = 0) -> I
                 entry = version_entry(record, r[5], r[6], r[7], r[8])
             elif exists and kind == "change":
                 entry = change_entry(record, r[9], r[10], r[11], r[12], r[13])
-            yield LedgerRow(position, kind, record, bytes(stored), entry,
+            yield LedgerRow(position, kind, record, None if stored is None else bytes(stored),
+                            entry,
                             bool(archived) and entry is None)  # fmt: skip
 
 
@@ -90,7 +94,7 @@ def size(conn: psycopg.Connection) -> int:
 
 def position_of(conn: psycopg.Connection, kind: str, record: int) -> int | None:
     row = conn.execute(query("ledger_position"), {"kind": kind, "record": record}).fetchone()
-    return int(row[0]) if row else None
+    return int(row[0]) if row and row[0] is not None else None
 
 
 def save_checkpoint(conn: psycopg.Connection, cp: Checkpoint) -> None:

@@ -112,9 +112,18 @@ RETURNING d.document_id;
 -- An archived check (storage/archive_checks.py) is rebuilt from its head row where a
 -- remaining check follows it, else it is said to be archived (its range is named in
 -- check_archives; verify counts each range's entries against it). Each record table is
--- read over the range of IDs the entries name: the planner cannot tell how many entries
--- a run of checks expands to, and would otherwise read every check to join a few.
-WITH l AS MATERIALIZED (SELECT * FROM ledger_entries(%(start)s, %(size)s))
+-- read over the range of IDs the entries name (the window's bounds, read once): the
+-- planner cannot tell how many entries a run of checks expands to, and would otherwise
+-- read every check to join a few.
+WITH l AS MATERIALIZED (SELECT * FROM ledger_entries(%(start)s, %(size)s)),
+b AS MATERIALIZED (
+    SELECT min(record) FILTER (WHERE kind = 'check') AS check_low,
+           max(record) FILTER (WHERE kind = 'check') AS check_high,
+           min(record) FILTER (WHERE kind = 'version') AS version_low,
+           max(record) FILTER (WHERE kind = 'version') AS version_high,
+           min(record) FILTER (WHERE kind = 'change') AS change_low,
+           max(record) FILTER (WHERE kind = 'change') AS change_high
+    FROM l)
 SELECT l.position, l.kind, l.record, l.leaf,
        coalesce(k.evidence_hash, a.evidence_hash), v.document_id, v.version_number,
        v.text_sha256, v.check_id,
@@ -126,16 +135,13 @@ SELECT l.position, l.kind, l.record, l.leaf,
            WHERE l.record >= x.first_check_id AND l.record < x.end_check_id)
 FROM l
 LEFT JOIN checks k ON l.kind = 'check' AND k.check_id = l.record
-     AND k.check_id BETWEEN (SELECT min(record) FROM l WHERE kind = 'check')
-                        AND (SELECT max(record) FROM l WHERE kind = 'check')
+     AND k.check_id BETWEEN (SELECT check_low FROM b) AND (SELECT check_high FROM b)
 LEFT JOIN archived_check_heads a ON l.kind = 'check' AND k.check_id IS NULL
                                  AND a.check_id = l.record
 LEFT JOIN versions v ON l.kind = 'version' AND v.version_id = l.record
-     AND v.version_id BETWEEN (SELECT min(record) FROM l WHERE kind = 'version')
-                          AND (SELECT max(record) FROM l WHERE kind = 'version')
+     AND v.version_id BETWEEN (SELECT version_low FROM b) AND (SELECT version_high FROM b)
 LEFT JOIN changes c ON l.kind = 'change' AND c.change_id = l.record
-     AND c.change_id BETWEEN (SELECT min(record) FROM l WHERE kind = 'change')
-                         AND (SELECT max(record) FROM l WHERE kind = 'change')
+     AND c.change_id BETWEEN (SELECT change_low FROM b) AND (SELECT change_high FROM b)
 ORDER BY l.position;
 
 -- name: ledger_position

@@ -6,9 +6,8 @@ What stays verifies as before: the ledger keeps every archived check's entry, it
 stored (no longer rebuilt from the check), a remaining check whose predecessor left has
 that predecessor's evidence hash in ``archived_check_heads`` (vouched for by its ledger
 entry), and ``check_archives`` says which IDs left, how many, and the SHA-256 of each
-file. Checks that other records
-cite (first checks, new texts, re-fetches) are never in a routine range: versions and
-changes keep their checks.
+file. Checks that other records cite (first checks, new texts, re-fetches) are never in
+a routine range: versions and changes keep their checks.
 """
 
 from __future__ import annotations

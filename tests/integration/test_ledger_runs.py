@@ -1,7 +1,8 @@
 """The ledger keeps a run of checks as one row (migration 028): every entry reads as
 before through the view `ledger`, an upgraded history keeps its positions, leaves,
 citations and checkpoints, recording extends the last run, a stored leaf the checks no
-longer match survives the upgrade and is named, and archived checks keep their leaves."""
+longer match survives the upgrade and is named, and archived checks keep their leaves.
+A check's leaf in SQL (check_leaf, migration 029) is the one Python makes."""
 
 from __future__ import annotations
 
@@ -9,14 +10,14 @@ from pathlib import Path
 
 import psycopg
 
+from atlas_crawl.evidence.ledger_entries import check_entry, entry_leaf
 from atlas_crawl.storage import ledger
 from atlas_crawl.storage.migrate import sql_dir
 from tests.helpers import cli
 from tests.integration.test_compact_check_rows import built_and_cited
 from tests.integration.test_scale import _more
 
-CHECK_LEAF = ("sha256('\\x00'::bytea || convert_to('check|' || k.check_id || '|' "
-              "|| coalesce(k.evidence_hash, ''), 'UTF8'))")  # fmt: skip
+CHECK_LEAF = "check_leaf(k.check_id, k.evidence_hash)"  # migration 029
 
 
 def as_before_ledger_runs(db: psycopg.Connection) -> None:
@@ -25,7 +26,7 @@ def as_before_ledger_runs(db: psycopg.Connection) -> None:
     db.execute(
         f"""CREATE TABLE ledger_before AS
             SELECT l.position, l.kind, l.record, coalesce(l.leaf, {CHECK_LEAF}) AS leaf
-            FROM ledger l LEFT JOIN checks k ON l.kind = 'check' AND k.check_id = l.record"""
+            FROM ledger l LEFT JOIN check_store k ON l.kind = 'check' AND k.check_id = l.record"""
     )
     db.execute("DROP VIEW ledger")
     db.execute("DROP TABLE ledger_store")
@@ -41,13 +42,16 @@ def as_before_ledger_runs(db: psycopg.Connection) -> None:
                "ADD PRIMARY KEY (position), ADD UNIQUE (kind, record), "
                "ADD CHECK (kind IN ('check', 'version', 'change'))")  # fmt: skip
     db.execute((sql_dir() / "views.sql").read_text().encode())
-    db.execute("DELETE FROM schema_migrations WHERE name = '028_ledger_runs.sql'")
+    # 029 runs again after 028 (it replaces what 028 makes; it is written to run twice).
+    db.execute(
+        "DELETE FROM schema_migrations WHERE name IN ('028_ledger_runs.sql', '029_check_leaf.sql')"
+    )
 
 
 def _entries(db: psycopg.Connection) -> list[tuple]:
     return db.execute(
         f"""SELECT l.position, l.kind, l.record, coalesce(l.leaf, {CHECK_LEAF})
-            FROM ledger l LEFT JOIN checks k ON l.kind = 'check' AND k.check_id = l.record
+            FROM ledger l LEFT JOIN check_store k ON l.kind = 'check' AND k.check_id = l.record
             ORDER BY l.position"""
     ).fetchall()
 
@@ -117,3 +121,22 @@ def test_recording_extends_the_last_run_and_verifies(
     refused = cli("verify", "--since", str(tmp_path / "cp.json"), db_url=db_url,
                   evidence=tmp_path / "evidence")  # fmt: skip
     assert refused.returncode == 1 and f"check {record[0]}" in refused.stdout, refused.stdout
+
+
+def test_check_leaf_in_sql_is_the_python_leaf(
+    db: psycopg.Connection, db_url: str, tmp_path: Path
+) -> None:
+    built_and_cited(db, db_url, tmp_path)
+    recorded = db.execute(
+        """SELECT k.check_id, v.evidence_hash, check_leaf(k.check_id, k.evidence_hash)
+           FROM check_store k JOIN checks v USING (check_id) ORDER BY k.check_id"""
+    ).fetchall()
+    assert len(recorded) > 10
+    for check_id, evidence_hash, leaf in recorded:
+        assert bytes(leaf) == entry_leaf(check_entry(check_id, evidence_hash)), check_id
+    # No evidence hash (a check older than the evidence chain), and one stored as text.
+    assert bytes(db.execute("SELECT check_leaf(7, NULL)").fetchone()[0]) == entry_leaf(
+        check_entry(7, None)
+    )
+    legacy = db.execute("SELECT check_leaf(8, convert_to('legacy-hash', 'UTF8'))").fetchone()
+    assert bytes(legacy[0]) == entry_leaf(check_entry(8, "legacy-hash"))
